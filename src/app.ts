@@ -1,0 +1,103 @@
+// buildApp(config): the kernel (database, limiters, files), shared routes, then one
+// plugin per API surface. No global state: tests build as many apps as they like.
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Ajv } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createLimiters } from './auth/rate-limits.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type DatabaseHandle } from './db/client.ts';
+import { FileStore } from './files/store.ts';
+import surfaces from './generated/surfaces.json' with { type: 'json' };
+import messengerSpec from './generated/messenger.spec.json' with { type: 'json' };
+import type { Kernel } from './kernel.ts';
+import { messengerPlugin } from './messenger/plugin.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kernel: Kernel;
+  }
+}
+
+export interface BuildOptions {
+  /** An already open database (tests share one per file); otherwise opened from config. */
+  database?: DatabaseHandle;
+  logger?: FastifyServerOptions['logger'];
+}
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["x-2fa-code"]'],
+    serializers: {
+      // Browsers pass WebSocket tokens in the query string: never log query strings.
+      req: (request: { method: string; url: string; ip?: string }) => ({
+        method: request.method,
+        url: request.url.split('?')[0],
+        remoteAddress: request.ip,
+      }),
+    },
+  };
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: {
+      customOptions: { strict: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true },
+      // OpenAPI's `format: binary` marks raw upload bodies; nothing to validate there.
+      plugins: [(ajv: Ajv) => ajv.addFormat('binary', true)],
+    },
+  });
+
+  const database = options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  if (!options.database) app.addHook('onClose', async () => database.close());
+  const files = new FileStore(config.dataDir);
+  await files.init();
+  const kernel: Kernel = { config, database, db: database.db, limiters: createLimiters(database.db, config), files, log: app.log };
+  app.decorate('kernel', kernel);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await database.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable' });
+    }
+  });
+
+  await registerDocs(app);
+
+  // Uploaded files, by their unguessable names (the older docs call the folder /files).
+  await app.register(fastifyStatic, { root: files.directory, prefix: '/uploads/', index: false, dotfiles: 'deny' });
+  await app.register(fastifyStatic, { root: files.directory, prefix: '/files/', index: false, dotfiles: 'deny', decorateReply: false });
+
+  await app.register(messengerPlugin, { prefix: '/api', kernel });
+  return app;
+}
+
+/** `/openapi/<surface>.json` for client generators, and an explorer at `/docs` listing every surface. */
+async function registerDocs(app: FastifyInstance) {
+  const specs = new Map<string, unknown>();
+  for (const surface of surfaces) {
+    const { default: spec } = await import(`./generated/${surface}.spec.json`, { with: { type: 'json' } });
+    specs.set(surface, spec);
+  }
+  app.get<{ Params: { surface: string } }>('/openapi/:surface', { schema: { hide: true } }, async (request, reply) => {
+    const spec = specs.get(path.basename(request.params.surface, '.json'));
+    if (!spec || !request.params.surface.endsWith('.json')) return reply.code(404).send({ error: true, reason: 'No such specification' });
+    return spec;
+  });
+  await app.register(fastifySwagger, { mode: 'static', specification: { document: messengerSpec as never } });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: {
+      urls: surfaces.map((surface) => ({ url: `/openapi/${surface}.json`, name: surface })),
+      'urls.primaryName': 'messenger',
+    } as never,
+  });
+}

@@ -1,0 +1,104 @@
+// One Drizzle database over either embedded PGlite (no DATABASE_URL) or PostgreSQL
+// through postgres.js; migrations from drizzle/ are applied when it opens.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Either the database or an open transaction: domain functions accept both. */
+export type Executor = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** The embedded database, when kind is pglite (LISTEN/NOTIFY inside this process). */
+  pglite?: PGlite;
+  /** The postgres.js pool, when kind is postgres (LISTEN/NOTIFY across processes). */
+  postgres?: postgres.Sql;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… ; without it PGlite is used. */
+  url?: string;
+  /** PGlite data lives in `<dataDir>/pgdata`; undefined keeps PGlite in memory (tests). */
+  dataDir?: string;
+  poolSize?: number;
+}
+
+const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+// Any constant shared by all Parley processes: serializes start-up migrations.
+const MIGRATION_LOCK_ID = 7_310_442;
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+  const client = postgres(url, { max: poolSize, onnotice: () => {} });
+  const db = drizzlePostgres({ client, schema }) as unknown as Database;
+  const lockConnection = await client.reserve();
+  try {
+    await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    await migratePostgres(db as never, { migrationsFolder });
+  } finally {
+    await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
+    lockConnection.release();
+  }
+  return {
+    db,
+    kind: 'postgres',
+    postgres: client,
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
+  let unlock = async () => {};
+  let pglite: PGlite;
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
+    pglite = new PGlite(path.join(dataDir, 'pgdata'));
+  } else {
+    pglite = new PGlite();
+  }
+  try {
+    await pglite.waitReady;
+    const db = drizzlePglite({ client: pglite, schema }) as unknown as Database;
+    await migratePglite(db as never, { migrationsFolder });
+    return {
+      db,
+      kind: 'pglite',
+      pglite,
+      ping: async () => {
+        await pglite.query('select 1');
+      },
+      close: async () => {
+        await pglite.close();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await pglite.close().catch(() => {});
+    await unlock();
+    throw error;
+  }
+}

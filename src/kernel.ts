@@ -1,0 +1,18 @@
+// What every surface shares: configuration, the database, rate limiters and files.
+import type { FastifyBaseLogger } from 'fastify';
+import type { SecondFactorCheck } from './auth/login.ts';
+import type { Limiters } from './auth/rate-limits.ts';
+import type { Config } from './config.ts';
+import type { Database, DatabaseHandle } from './db/client.ts';
+import type { FileStore } from './files/store.ts';
+
+export interface Kernel {
+  config: Config;
+  database: DatabaseHandle;
+  db: Database;
+  limiters: Limiters;
+  files: FileStore;
+  log: FastifyBaseLogger;
+  /** Set by the two-factor module: every password login path calls it. */
+  secondFactor?: SecondFactorCheck;
+}
