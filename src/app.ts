@@ -57,7 +57,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (!options.database) app.addHook('onClose', async () => database.close());
   const files = new FileStore(config.dataDir);
   await files.init();
-  const kernel: Kernel = { config, database, db: database.db, limiters: createLimiters(database.db, config), files, log: app.log };
+  // Replaced by the event bus (src/realtime) once it lands.
+  const realtime: Kernel['realtime'] = { publish: async () => {}, close: async () => {} };
+  const kernel: Kernel = { config, database, db: database.db, limiters: createLimiters(database.db, config), files, log: app.log, realtime };
   app.decorate('kernel', kernel);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

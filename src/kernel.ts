@@ -5,6 +5,7 @@ import type { Limiters } from './auth/rate-limits.ts';
 import type { Config } from './config.ts';
 import type { Database, DatabaseHandle } from './db/client.ts';
 import type { FileStore } from './files/store.ts';
+import type { Realtime } from './realtime/events.ts';
 
 export interface Kernel {
   config: Config;
@@ -13,6 +14,7 @@ export interface Kernel {
   limiters: Limiters;
   files: FileStore;
   log: FastifyBaseLogger;
+  realtime: Realtime;
   /** Set by the two-factor module: every password login path calls it. */
   secondFactor?: SecondFactorCheck;
 }

@@ -1,0 +1,27 @@
+// The realtime contract every surface publishes to: `{event, source, payload}` frames
+// delivered to every connected device session of the given users (and Web Push where
+// the session has no socket).
+
+export interface RealtimeEvent {
+  /** message, messageUpdate, messageRead, chatUpdate, addedUsers, removedUsers, chatCleared, chatDeleted, auxiliary, … */
+  event: string;
+  /** The acting user's id as a string, or "system". */
+  source: string;
+  payload: unknown;
+}
+
+export interface Delivery {
+  /** Every device session of these users receives the event. */
+  userIds: number[];
+  event: RealtimeEvent;
+  /** The chat it concerns: push is skipped for users who muted it. */
+  chatId?: string;
+  /** Also send Web Push to sessions of these users that have no open socket. */
+  push?: boolean;
+}
+
+export interface Realtime {
+  /** Call after the transaction commits; resolves once the event is handed to the bus. */
+  publish(delivery: Delivery): Promise<void>;
+  close(): Promise<void>;
+}
