@@ -49,11 +49,11 @@ t.test('registration errors', async (t) => {
 
   const badJson = await fetch(`${baseUrl}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
   t.equal(badJson.status, 400, 'broken JSON');
-  t.same(Object.keys(await badJson.json()), ['error', 'reason']);
+  t.same(Object.keys((await badJson.json()) as object), ['error', 'reason']);
 
   const notJson = await fetch(`${baseUrl}/api/users`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
   t.equal(notJson.status, 415, 'not JSON');
-  t.equal((await notJson.json()).error, true);
+  t.equal(((await notJson.json()) as { error: boolean }).error, true);
 });
 
 t.test('login with Basic credentials', async (t) => {
@@ -147,8 +147,10 @@ t.test('change password (seed path and newer path)', async (t) => {
 t.test('account key and password reset', async (t) => {
   const user = await registerUser(baseUrl, { password: 'password1' });
   const key = 'k'.repeat(30);
-  const reset = (accountKey: string, newPassword = 'password9', method: 'PUT' | 'POST' = 'PUT') =>
-    anonymous[method]('/users/resetPassword', { body: { userId: user.id, accountKey, newPassword } });
+  const reset = (accountKey: string, newPassword = 'password9', method: 'PUT' | 'POST' = 'PUT') => {
+    const body = { userId: user.id, accountKey, newPassword };
+    return method === 'PUT' ? anonymous.PUT('/users/resetPassword', { body }) : anonymous.POST('/users/resetPassword', { body });
+  };
 
   t.equal((await reset(key)).response.status, 403, 'no key set yet');
   t.equal((await user.api.PUT('/users/me/setAccountKey', { body: { password: 'wrong-one', accountKey: key } })).response.status, 403);
@@ -222,5 +224,5 @@ t.test('deleting the account (Basic, as the seed says)', async (t) => {
 t.test('unknown routes answer in the messenger envelope', async (t) => {
   const response = await fetch(`${baseUrl}/api/no/such/thing`);
   t.equal(response.status, 404);
-  t.equal((await response.json()).error, true);
+  t.equal(((await response.json()) as { error: boolean }).error, true);
 });
