@@ -25,11 +25,14 @@ export interface BuildOptions {
   /** An already open database (tests share one per file); otherwise opened from config. */
   database?: DatabaseHandle;
   logger?: FastifyServerOptions['logger'];
+  /** Where the production logger writes (stdout by default); tests read it back. */
+  logStream?: { write(line: string): void };
 }
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
     redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["x-2fa-code"]'],
     serializers: {
       // Browsers pass WebSocket tokens in the query string: never log query strings.
@@ -44,7 +47,7 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    logger: options.logger ?? loggerOptions(config, options.logStream),
     routerOptions: { ignoreTrailingSlash: true },
     ajv: {
       customOptions: { strict: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true },
