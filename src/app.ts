@@ -1,5 +1,6 @@
 // buildApp(config): the kernel (database, limiters, files), shared routes, then one
 // plugin per API surface. No global state: tests build as many apps as they like.
+import type { Agent as HttpsAgent } from 'node:https';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -9,11 +10,18 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { createLimiters } from './auth/rate-limits.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/client.ts';
+import { PreviewQueue } from './files/previews.ts';
 import { FileStore } from './files/store.ts';
+import { renderFrameworkError } from './http/framework-errors.ts';
+import { webClient } from './http/web-client.ts';
 import surfaces from './generated/surfaces.json' with { type: 'json' };
 import messengerSpec from './generated/messenger.spec.json' with { type: 'json' };
 import type { Kernel } from './kernel.ts';
+import { identityPlugin, IDENTITY_PREFIX } from './identity/plugin.ts';
 import { messengerPlugin } from './messenger/plugin.ts';
+import { rocketChatPlugin } from './rocketchat/plugin.ts';
+import { RealtimeHub } from './realtime/hub.ts';
+import { realtimeRoutes } from './realtime/routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +33,8 @@ export interface BuildOptions {
   /** An already open database (tests share one per file); otherwise opened from config. */
   database?: DatabaseHandle;
   logger?: FastifyServerOptions['logger'];
+  /** The https.Agent Web Push requests use (tests trust their stand-in push service with it). */
+  pushAgent?: HttpsAgent;
   /** Where the production logger writes (stdout by default); tests read it back. */
   logStream?: { write(line: string): void };
 }
@@ -49,6 +59,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: renderFrameworkError,
     ajv: {
       customOptions: { strict: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true },
       // OpenAPI's `format: binary` marks raw upload bodies; nothing to validate there.
@@ -57,12 +68,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const database = options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
-  if (!options.database) app.addHook('onClose', async () => database.close());
   const files = new FileStore(config.dataDir);
   await files.init();
-  // Replaced by the event bus (src/realtime) once it lands.
-  const realtime: Kernel['realtime'] = { publish: async () => {}, close: async () => {} };
-  const kernel: Kernel = { config, database, db: database.db, limiters: createLimiters(database.db, config), files, log: app.log, realtime };
+  const previews = new PreviewQueue(files, app.log);
+  const realtime = await RealtimeHub.start({ database, config, log: app.log, pushAgent: options.pushAgent });
+  // Sockets, pushes and previews finish before the database closes.
+  app.addHook('onClose', async () => {
+    await realtime.close();
+    await previews.close();
+    if (!options.database) await database.close();
+  });
+  const kernel: Kernel = {
+    config,
+    database,
+    db: database.db,
+    limiters: createLimiters(database.db, config),
+    files,
+    previews,
+    log: app.log,
+    realtime,
+  };
   app.decorate('kernel', kernel);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -81,7 +106,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastifyStatic, { root: files.directory, prefix: '/uploads/', index: false, dotfiles: 'deny' });
   await app.register(fastifyStatic, { root: files.directory, prefix: '/files/', index: false, dotfiles: 'deny', decorateReply: false });
 
+  // The realtime socket /ws/:deviceSessionId (outside /api, as in the reference).
+  await app.register(realtimeRoutes, { kernel, hub: realtime });
   await app.register(messengerPlugin, { prefix: '/api', kernel });
+  // Its own encapsulation context: /api/v1/* never reaches the messenger's not-found handler.
+  await app.register(rocketChatPlugin, { prefix: '/api/v1', kernel });
+  await app.register(identityPlugin, { prefix: IDENTITY_PREFIX, kernel });
+  // The browser client (web/dist) at `/`: one route per built file, after every surface.
+  await app.register(webClient);
   return app;
 }
 

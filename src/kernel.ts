@@ -4,6 +4,7 @@ import type { SecondFactorCheck } from './auth/login.ts';
 import type { Limiters } from './auth/rate-limits.ts';
 import type { Config } from './config.ts';
 import type { Database, DatabaseHandle } from './db/client.ts';
+import type { PreviewQueue } from './files/previews.ts';
 import type { FileStore } from './files/store.ts';
 import type { Realtime } from './realtime/events.ts';
 
@@ -13,6 +14,8 @@ export interface Kernel {
   db: Database;
   limiters: Limiters;
   files: FileStore;
+  /** Image previews, made off the request path (the AfterUpload hook of uploads). */
+  previews: PreviewQueue;
   log: FastifyBaseLogger;
   realtime: Realtime;
   /** Set by the two-factor module: every password login path calls it. */

@@ -2,6 +2,7 @@
 // with fastify-openapi-glue.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
+import { ApiError, badRequest } from './errors.ts';
 
 type NeverToEmpty<T> = [T] extends [never] ? Record<string, never> : [T] extends [undefined] ? Record<string, never> : T;
 type ParameterPart<Op, K extends string> = Op extends { parameters: infer P }
@@ -56,6 +57,11 @@ export interface MountOptions<Operations> {
   handlers: Partial<Handlers<Operations>>;
   securityHandlers: Record<string, (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<void>>;
   routeExtras?: Partial<Record<keyof Operations, RouteExtras>>;
+  /**
+   * Content types read like JSON bodies and validated against the same schema (clients
+   * that label JSON or forms as application/x-www-form-urlencoded). Undocumented types get 415.
+   */
+  alsoAccept?: string[];
 }
 
 /**
@@ -66,14 +72,18 @@ export interface MountOptions<Operations> {
 export async function mountSpecification<Operations>(instance: FastifyInstance, options: MountOptions<Operations>) {
   const handlers = options.handlers as Record<string, Handler<unknown>>;
   const extras = (options.routeExtras ?? {}) as Record<string, RouteExtras>;
+  const specification = acceptAlso(options.specification, options.alsoAccept ?? []);
+  const bodies = documentedBodies(specification);
+  instance.addHook('preValidation', rejectNulCharacters);
   await instance.register(openapiGlue, {
-    specification: options.specification,
+    specification,
     securityHandlers: options.securityHandlers,
     operationResolver: ((operationId: string) => {
       const handler = handlers[operationId];
       if (!handler) throw new Error(`No handler for operation ${operationId}`);
       return {
         ...extras[operationId],
+        ...(bodies.has(operationId) ? { preValidation: checkBody(bodies.get(operationId)!) } : {}),
         handler: async (request: FastifyRequest, reply: FastifyReply) => {
           const result = await handler(request as never, reply);
           if (result === reply || reply.sent) return reply;
@@ -83,4 +93,82 @@ export async function mountSpecification<Operations>(instance: FastifyInstance, 
       };
     }) as never,
   });
+}
+
+interface DocumentedBody {
+  required: boolean;
+  contentTypes: Set<string>;
+}
+
+type SpecShape = {
+  paths?: Record<string, Record<string, { operationId?: string; requestBody?: RequestBodyShape }>>;
+  components?: { requestBodies?: Record<string, RequestBodyShape> };
+};
+type RequestBodyShape = { required?: boolean; $ref?: string; content?: Record<string, unknown> };
+
+function resolveBody(spec: SpecShape, body: RequestBodyShape | undefined): RequestBodyShape | undefined {
+  return body?.$ref ? spec.components?.requestBodies?.[body.$ref.split('/').pop()!] : body;
+}
+
+/** A copy of the spec in which every JSON request body also accepts the given content types. */
+function acceptAlso(specification: object, contentTypes: string[]): object {
+  if (contentTypes.length === 0) return specification;
+  const spec = structuredClone(specification) as SpecShape;
+  const bodies = [
+    ...Object.values(spec.paths ?? {}).flatMap((item) => Object.values(item ?? {}).map((operation) => operation?.requestBody)),
+    ...Object.values(spec.components?.requestBodies ?? {}),
+  ];
+  for (const body of bodies) {
+    const json = body?.content?.['application/json'];
+    if (!json) continue;
+    for (const type of contentTypes) body!.content![type] ??= json;
+  }
+  return spec;
+}
+
+/** operationId → whether its body is required and which content types the spec documents for it. */
+function documentedBodies(specification: object): Map<string, DocumentedBody> {
+  const spec = specification as SpecShape;
+  const bodies = new Map<string, DocumentedBody>();
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(item ?? {})) {
+      const body = resolveBody(spec, operation?.requestBody);
+      if (!operation?.operationId || !body) continue;
+      bodies.set(operation.operationId, { required: body.required === true, contentTypes: new Set(Object.keys(body.content ?? {})) });
+    }
+  }
+  return bodies;
+}
+
+/**
+ * fastify validates a body only against the schema of its Content-Type: a body of an
+ * undocumented type (parsed by another surface's parser) or a missing required body would
+ * reach the handler unchecked.
+ */
+function checkBody(documented: DocumentedBody) {
+  return async (request: FastifyRequest) => {
+    if (request.body === undefined || request.body === null) {
+      if (documented.required) throw badRequest('A request body is required');
+      return;
+    }
+    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!documented.contentTypes.has(type)) {
+      throw new ApiError(415, `Unsupported Content-Type "${type}": send ${[...documented.contentTypes].join(' or ')}`);
+    }
+  };
+}
+
+/** PostgreSQL text cannot hold U+0000: refuse it at the door rather than fail in the database. */
+async function rejectNulCharacters(request: FastifyRequest) {
+  if (containsNul(request.body) || containsNul(request.query) || containsNul(request.params)) {
+    throw badRequest('Text must not contain NUL (U+0000) characters');
+  }
+}
+
+function containsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((item) => containsNul(item, depth + 1));
+  if (Buffer.isBuffer(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return false; // uploads
+  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item, depth + 1));
 }

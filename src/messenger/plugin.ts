@@ -8,6 +8,11 @@ import { mountSpecification } from '../http/openapi.ts';
 import type { Kernel } from '../kernel.ts';
 import { messengerSecurity } from './auth.ts';
 import { filesHandlers, UPLOAD_CONTENT_TYPE } from './handlers/files.ts';
+import { chatsHandlers } from './handlers/chats.ts';
+import { contactsHandlers } from './handlers/contacts.ts';
+import { mediaHandlers } from './handlers/media.ts';
+import { messagesHandlers } from './handlers/messages.ts';
+import { MESSAGE_BODY_LIMIT } from './messages.ts';
 import { usersHandlers } from './handlers/users.ts';
 
 export function sendMessengerError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
@@ -29,8 +34,10 @@ export async function messengerPlugin(app: FastifyInstance, { kernel: k }: { ker
   await mountSpecification<operations>(app, {
     specification: structuredClone(specification),
     securityHandlers: messengerSecurity(k),
-    handlers: { ...usersHandlers(k), ...filesHandlers(k) },
+    handlers: { ...usersHandlers(k), ...filesHandlers(k), ...chatsHandlers(k), ...messagesHandlers(k), ...contactsHandlers(k), ...mediaHandlers(k) },
     routeExtras: {
+      postMessage: { bodyLimit: MESSAGE_BODY_LIMIT },
+      editMessage: { bodyLimit: MESSAGE_BODY_LIMIT },
       uploadFile: {
         onRequest: async (request) => {
           const declared = Number(request.headers['content-length']);

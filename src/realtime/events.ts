@@ -18,6 +18,8 @@ export interface Delivery {
   chatId?: string;
   /** Also send Web Push to sessions of these users that have no open socket. */
   push?: boolean;
+  /** false: push only, no socket frames (notify with realm "push"); push then goes to every web session. */
+  webSocket?: boolean;
 }
 
 export interface Realtime {

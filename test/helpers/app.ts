@@ -41,7 +41,9 @@ export async function freshDatabaseUrl(t: TestContext): Promise<string | undefin
 export async function testConfig(t: TestContext, overrides: Partial<Config> = {}): Promise<Config> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'parley-test-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  return { ...loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), ...overrides };
+  // Tests never reach a homeserver they did not start (generated requests name arbitrary servers).
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', MATRIX_FEDERATION_ALLOWED_SERVERS: 'homeserver.invalid' };
+  return { ...loadConfig(env), ...overrides };
 }
 
 export async function startApp(t: TestContext, overrides: Partial<Config> = {}): Promise<TestApp> {

@@ -11,8 +11,10 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import { users } from './core.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -36,7 +38,11 @@ export const chats = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('chats_participants_key_idx').on(t.participantsKey)],
+  (t) => [
+    index('chats_participants_key_idx').on(t.participantsKey),
+    // One personal chat per pair (or per user, for personal notes), even under concurrent creation.
+    uniqueIndex('chats_personal_participants_key_uq').on(t.participantsKey).where(sql`${t.isPersonal}`),
+  ],
 );
 
 export const chatMembers = pgTable(

@@ -22,7 +22,7 @@ export function filesHandlers(k: Kernel): Handlers<Pick<operations, 'uploadFile'
         body: request.body,
         name: request.headers['file-name'],
         contentType: request[UPLOAD_CONTENT_TYPE],
-      });
+      }, k.previews.enqueue);
       return reply.type('text/plain; charset=utf-8').send(fileName);
     },
     deleteUpload: async (request) => deleteUpload(k, requireAuth(request).user.id, request.params.fileName),

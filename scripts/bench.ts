@@ -1,0 +1,505 @@
+// `npm run bench`: starts a Parley server (child process, PostgreSQL 127.0.0.1:5432, its own
+// fresh database), baselines and load generators as separate processes on loopback, runs
+// each scenario for a few seconds, stops everything it started, prints a table and writes
+// bench/results/latest.json. Every figure that matters is a ratio against a baseline
+// measured in the same run. Never part of `npm test`; it reports, it asserts nothing.
+//
+//   npm run bench                         all scenarios (about 2–3 minutes)
+//   npm run bench -- --only=read,post     some of them (read post history fanout login identity idle cold)
+//   npm run bench -- --profile            the main server runs with --cpu-prof (bench/results/profiles/)
+//   npm run bench -- --seconds=10         longer runs per scenario (default 5)
+//   npm run bench -- --connections=1      HTTP and pgbench concurrency (default 10)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { hashToken, newSecretToken } from '../src/auth/tokens.ts';
+import { identityAccessTokens, identityAccounts } from '../src/db/schema/index.ts';
+import type { FanoutResult } from './bench/ws-fanout.ts';
+import type { LoadConfig, LoadResult } from './bench/http-load.ts';
+import { freePort, root, rssBytes, runWorker, start, startNode, stop, stopAll, waitFor200, type Child } from './bench/processes.ts';
+
+const args = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]));
+const ALL = ['read', 'history', 'post', 'fanout', 'login', 'identity', 'idle', 'cold'];
+const only = new Set(args.get('only')?.split(',') ?? ALL);
+const SECONDS = Number(args.get('seconds') ?? 5);
+const PROFILE = args.has('profile');
+const CONNECTIONS = Number(args.get('connections') ?? 10);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const PASSWORD = 'benchpass1';
+const resultsDir = path.join(root, 'bench/results');
+
+interface Row {
+  scenario: string;
+  measured: string;
+  baseline: string;
+  ratio?: number;
+  value?: number;
+  target: string;
+  met?: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+const details: Record<string, unknown> = {};
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// --- the database, the server ---------------------------------------------------------------
+
+const dbName = `parley_bench_${randomBytes(4).toString('hex')}`;
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+const dbUrl = (() => {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  return url.toString();
+})();
+const tempDirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
+  tempDirs.push(dir);
+  return dir;
+};
+let sql: postgres.Sql | undefined;
+
+async function cleanup() {
+  await stopAll();
+  await sql?.end({ timeout: 5 }).catch(() => {});
+  await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch((error) => log(`drop database failed: ${error}`));
+  await admin.end({ timeout: 5 }).catch(() => {});
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+interface Server {
+  child: Child;
+  base: string;
+}
+
+async function startServer(name: string, options: { profile?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
+  const port = await freePort();
+  const nodeArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'profiles')}`] : [];
+  const child = startNode(name, 'src/main.ts', [], {
+    nodeArgs,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: dbUrl,
+      DATA_DIR: tempDir(),
+      // The logins of the storm must really hash, not be answered 429.
+      LOGIN_RATE_LIMIT_PER_ACCOUNT: '100000000',
+      LOGIN_RATE_LIMIT_PER_IP: '100000000',
+      ...options.env,
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor200(child, `${base}/readyz`);
+  return { child, base };
+}
+
+async function api<T>(base: string, method: string, urlPath: string, body?: unknown, token?: string): Promise<T> {
+  const response = await fetch(`${base}${urlPath}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${method} ${urlPath}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const load = (name: string, config: LoadConfig) => runWorker<LoadResult>(name, 'scripts/bench/http-load.ts', config);
+
+function ensurePgbench(): string {
+  const found = spawnSync('pgbench', ['--version'], { encoding: 'utf8' });
+  if (found.status === 0) return 'pgbench';
+  log('pgbench missing: apt-get install postgresql-contrib');
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql-contrib'], { stdio: 'inherit' });
+  return 'pgbench';
+}
+
+// --- fixtures -------------------------------------------------------------------------------
+
+interface User {
+  id: number;
+  username: string;
+  sessionId: string;
+  token: string;
+}
+
+/** Sessions inserted as login would make them (a random token, its sha256 kept). */
+async function insertSessions(userIds: number[]): Promise<Array<{ userId: number; sessionId: string; token: string }>> {
+  const made = userIds.map((userId) => ({ userId, sessionId: randomUUID(), token: newSecretToken() }));
+  for (let i = 0; i < made.length; i += 2000) {
+    const rows = made.slice(i, i + 2000).map((s) => ({
+      id: s.sessionId,
+      user_id: s.userId,
+      token_hash: hashToken(s.token),
+      device_id: randomUUID(),
+      device_name: 'bench',
+      device_model: 'bench',
+      transport: 'none',
+    }));
+    await sql!`insert into device_sessions ${sql!(rows)}`;
+  }
+  return made;
+}
+
+// --- scenarios ------------------------------------------------------------------------------
+
+async function main() {
+  mkdirSync(resultsDir, { recursive: true });
+  const pgbench = only.has('post') ? ensurePgbench() : undefined;
+  await admin.unsafe(`create database ${dbName}`);
+  sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
+  log(`database ${dbName}; starting the server${PROFILE ? ' with --cpu-prof' : ''}`);
+  const server = await startServer('parley', { profile: PROFILE });
+
+  // One user through the API; 99 more with the same password hash, and sessions, in SQL.
+  const first = await api<{ info: { id: number; username: string }; deviceSessions: Array<{ id: string; accessToken: string }> }>(server.base, 'POST', '/api/users', {
+    name: 'Bench User',
+    username: 'benchuser0',
+    password: PASSWORD,
+    deviceInfo: { id: randomUUID(), name: 'bench', model: 'bench', transport: 'none' },
+  });
+  const others = await sql`
+    insert into users (name, username, password_hash)
+    select 'Bench User ' || i, 'benchuser' || i, (select password_hash from users where id = ${first.info.id})
+    from generate_series(1, 99) as i
+    returning id, username`;
+  const sessions = await insertSessions(others.map((row) => row.id as number));
+  const users: User[] = [
+    { id: first.info.id, username: first.info.username, sessionId: first.deviceSessions[0].id, token: first.deviceSessions[0].accessToken },
+    ...others.map((row, i) => ({ id: row.id as number, username: row.username as string, sessionId: sessions[i].sessionId, token: sessions[i].token })),
+  ];
+  const owner = users[0];
+  const chatWith = (participants: number[], title?: string) =>
+    api<{ id: string }>(server.base, 'POST', '/api/chats', { participants, ...(title ? { title, isPersonal: false } : {}) }, owner.token);
+  const postChat = await chatWith([users[1].id]);
+  const historyChat = await chatWith([users[2].id]);
+  const pgbenchChat = await chatWith([users[3].id]);
+  const bigChat = await chatWith(
+    users.slice(1).map((u) => u.id),
+    'Fan-out',
+  );
+  log('fixtures ready');
+
+  let readRate: number | undefined;
+  if (only.has('read')) {
+    const helloPort = await freePort();
+    const hello = startNode('hello', 'scripts/bench/hello.ts', [], { env: { PORT: String(helloPort) } });
+    await waitFor200(hello, `http://127.0.0.1:${helloPort}/`);
+    const baseline = await load('hello-load', { url: `http://127.0.0.1:${helloPort}/`, connections: CONNECTIONS, duration: SECONDS, warmupAmount: 5000 });
+    await stop(hello);
+    const read = await load('read-load', {
+      url: `${server.base}/api/users/me`,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      warmupAmount: 2000,
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    readRate = read.requestsPerSecond;
+    details.read = { read, baseline };
+    const ratio = read.requestsPerSecond / baseline.requestsPerSecond;
+    rows.push({
+      scenario: 'read profile',
+      measured: `${Math.round(read.requestsPerSecond)} req/s GET /api/users/me`,
+      baseline: `${Math.round(baseline.requestsPerSecond)} req/s fastify hello-world`,
+      ratio: round(ratio),
+      target: '≥ 0.4',
+      met: ratio >= 0.4,
+      note: read.non2xx || read.errors ? `${read.non2xx} non-2xx, ${read.errors} errors` : undefined,
+    });
+    log(`read profile ${round(ratio)}`);
+  }
+
+  if (only.has('history')) {
+    log('seeding 100,000 messages');
+    await sql`
+      insert into messages (chat_id, author_id, local_id, text)
+      select ${historyChat.id}::uuid, case when i % 2 = 0 then ${owner.id}::int else ${users[2].id}::int end,
+             ${String(owner.id)}::text || '+' || md5(i::text) || '-0000-0000-0000-000000000000', 'history message number ' || i
+      from generate_series(1, 100000) as i`;
+    await sql`analyze messages`;
+    const history = await load('history-load', {
+      url: `${server.base}/api/chats/${historyChat.id}/messages?count=50`,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      warmupAmount: 500,
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    details.history = history;
+    const ratio = readRate ? history.requestsPerSecond / readRate : undefined;
+    rows.push({
+      scenario: 'history page',
+      measured: `${Math.round(history.requestsPerSecond)} req/s GET …/messages?count=50 (100k messages)`,
+      baseline: readRate ? `${Math.round(readRate)} req/s read profile` : '(read profile not run)',
+      ratio: ratio === undefined ? undefined : round(ratio),
+      target: 'report',
+      note: history.non2xx || history.errors ? `${history.non2xx} non-2xx, ${history.errors} errors` : undefined,
+    });
+    log(`history page ${ratio === undefined ? '' : round(ratio)}`);
+  }
+
+  if (only.has('post') && pgbench) {
+    const posts = await load('post-load', {
+      url: `${server.base}/api/chats/${postChat.id}/messages`,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      warmupAmount: 500,
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+      uniqueLocalIdPrefix: `${owner.id}+`,
+    });
+    const script = path.join(tempDir(), 'insert.sql');
+    writeFileSync(
+      script,
+      `INSERT INTO messages (chat_id, author_id, local_id, text) VALUES ('${pgbenchChat.id}', ${owner.id}, '${owner.id}+' || gen_random_uuid(), 'benchmark message');\n`,
+    );
+    const child = start('pgbench', pgbench, ['-n', '-c', String(CONNECTIONS), '-j', '2', '-T', String(SECONDS), '-f', script, dbUrl]);
+    const code = await child.exited;
+    const tps = Number(/tps = ([\d.]+)/.exec(child.output())?.[1]);
+    if (code !== 0 || !tps) throw new Error(`pgbench failed: ${child.output()}`);
+    details.post = { posts, pgbenchTps: tps, pgbenchOutput: child.output().trim().split('\n').slice(-4) };
+    const ratio = posts.requestsPerSecond / tps;
+    rows.push({
+      scenario: 'post message',
+      measured: `${Math.round(posts.requestsPerSecond)} req/s POST /api/chats/:id/messages`,
+      baseline: `${Math.round(tps)} tps pgbench single-row INSERT into messages, ${CONNECTIONS} clients`,
+      ratio: round(ratio),
+      target: '≥ 0.5',
+      met: ratio >= 0.5,
+      note: posts.non2xx || posts.errors ? `${posts.non2xx} non-2xx, ${posts.errors} errors` : undefined,
+    });
+    log(`post message ${round(ratio)}`);
+  }
+
+  if (only.has('fanout')) {
+    const fanoutConfig = (postBase: string, wsBase: string) => ({
+      postBase,
+      wsBase,
+      chatId: bigChat.id,
+      poster: { id: owner.id, token: owner.token },
+      sockets: users.map((u) => ({ sessionId: u.sessionId, token: u.token })),
+      rate: 200,
+      seconds: SECONDS,
+      warmupSeconds: 1,
+    });
+    const one = await runWorker<FanoutResult>('fanout-1', 'scripts/bench/ws-fanout.ts', fanoutConfig(server.base, server.base));
+    log(`fan-out one process p99 ${one.latencyMs.p99} ms`);
+    const second = await startServer('parley-2');
+    const two = await runWorker<FanoutResult>('fanout-2', 'scripts/bench/ws-fanout.ts', fanoutConfig(server.base, second.base));
+    await stop(second.child);
+    log(`fan-out two processes p99 ${two.latencyMs.p99} ms`);
+    details.fanout = { oneProcess: one, twoProcesses: two };
+    for (const [label, r, limit] of [
+      ['fan-out, 1 process', one, 10],
+      ['fan-out, 2 processes', two, 15],
+    ] as const) {
+      rows.push({
+        scenario: label,
+        measured: `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms post → receipt, 100 sockets, ${r.achievedRate} msg/s`,
+        baseline: '—',
+        value: r.latencyMs.p99,
+        target: `p99 < ${limit} ms`,
+        met: r.latencyMs.p99 < limit && r.receipts === r.expectedReceipts,
+        note: r.receipts !== r.expectedReceipts || r.postFailures ? `${r.receipts}/${r.expectedReceipts} receipts, ${r.postFailures} failed posts` : undefined,
+      });
+    }
+  }
+
+  if (only.has('login')) {
+    const probe = (name: string) =>
+      load(name, {
+        url: `${server.base}/api/users/me`,
+        connections: 4,
+        duration: SECONDS,
+        overallRate: 200,
+        headers: { authorization: `Bearer ${owner.token}` },
+      });
+    const quiet = await probe('login-quiet');
+    const stormUser = users[4];
+    const storm = load('login-storm', {
+      url: `${server.base}/api/users/login`,
+      connections: 50,
+      duration: SECONDS + 2,
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${stormUser.username}:${PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceInfo: { id: randomUUID(), name: 'storm', model: 'bench', transport: 'none' } }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const stormy = await probe('login-probe');
+    const logins = await storm;
+    details.login = { quiet, stormy, logins };
+    const ratio = stormy.latencyMs.p99 / quiet.latencyMs.p99;
+    rows.push({
+      scenario: 'login storm',
+      measured: `p99 ${stormy.latencyMs.p99} ms GET /api/users/me at 200 req/s during ${Math.round(logins.requestsPerSecond)} logins/s (50 clients)`,
+      baseline: `p99 ${quiet.latencyMs.p99} ms without the storm`,
+      ratio: round(ratio),
+      target: '≤ 2×',
+      met: ratio <= 2 && logins.ok > 0,
+      note: logins.non2xx ? `${logins.non2xx} logins not 200 (${JSON.stringify(logins.statusCodes)})` : undefined,
+    });
+    log(`login storm ${round(ratio)}`);
+  }
+
+  if (only.has('identity')) {
+    const db = drizzle(sql);
+    const token = newSecretToken();
+    await db.insert(identityAccounts).values({ userId: '@bench:localhost' });
+    await db.insert(identityAccessTokens).values({ tokenHash: hashToken(token), userId: '@bench:localhost' });
+    const [{ pepper }] = await sql`select lookup_pepper as pepper from identity_hashing where id = 0`;
+    log('seeding 100,000 bindings');
+    await sql`
+      insert into identity_associations (medium, address, lookup_hash, mxid, ts, not_before, not_after)
+      select 'email', 'bench' || i || '@example.org',
+             translate(rtrim(encode(sha256(convert_to('bench' || i || '@example.org email ' || ${pepper as string}::text, 'UTF8')), 'base64'), '='), '+/', '-_'),
+             '@bench' || i || ':localhost', 0, 0, 4102444800000
+      from generate_series(1, 100000) as i`;
+    await sql`analyze identity_associations`;
+    const lookupHash = (address: string) => createHash('sha256').update(`${address} email ${pepper}`).digest('base64url');
+    // Half of them bound, half unknown.
+    const addresses = Array.from({ length: 1000 }, (_, i) => lookupHash(i % 2 ? `bench${1 + i * 97}@example.org` : `nobody${i}@example.org`));
+    const body = JSON.stringify({ algorithm: 'sha256', pepper, addresses });
+    const check = await api<{ mappings: Record<string, string> }>(server.base, 'POST', '/_matrix/identity/v2/lookup', { algorithm: 'sha256', pepper, addresses }, token);
+    const found = Object.keys(check.mappings).length;
+    const lookups = await load('identity-load', {
+      url: `${server.base}/_matrix/identity/v2/lookup`,
+      connections: 1,
+      amount: 200,
+      warmupAmount: 20,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    details.identity = { lookups, found };
+    rows.push({
+      scenario: 'identity lookup',
+      measured: `p50 ${lookups.latencyMs.p50} ms (p99 ${lookups.latencyMs.p99} ms) v2 lookup of 1,000 hashes, 100k bindings`,
+      baseline: '—',
+      value: lookups.latencyMs.p50,
+      target: 'p50 < 20 ms',
+      met: lookups.latencyMs.p50 < 20 && found === 500,
+      note: found === 500 ? undefined : `${found} of 500 bound hashes found`,
+    });
+    log(`identity lookup p50 ${lookups.latencyMs.p50} ms`);
+  }
+
+  if (only.has('idle')) {
+    const wanted = Number(args.get('sockets') ?? 10_000);
+    const idleSessions = await insertSessions(Array.from({ length: wanted }, (_, i) => users[i % users.length].id));
+    // A fresh process, so the load of the other scenarios does not count.
+    const idle = await startServer('parley-idle');
+    await api(idle.base, 'GET', '/api/users/me', undefined, owner.token);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = rssBytes(idle.child.process.pid!);
+    const perClient = 2_500;
+    const clients: Child[] = [];
+    for (let i = 0; i < idleSessions.length; i += perClient) {
+      const file = path.join(tempDir(), 'sockets.json');
+      writeFileSync(file, JSON.stringify({ wsBase: idle.base, sessions: idleSessions.slice(i, i + perClient), concurrency: 50 }));
+      clients.push(startNode(`ws-idle-${i / perClient}`, 'scripts/bench/ws-idle.ts', [file], { stdin: true }));
+    }
+    const reports = await Promise.all(
+      clients.map(async (client) => {
+        for (let i = 0; i < 1200; i++) {
+          const line = client.output().split('\n').find((l) => l.startsWith('{'));
+          if (line) return JSON.parse(line) as { open: number; failed: number; firstError: string };
+          if (client.process.exitCode !== null) throw new Error(`${client.name}: ${client.output()}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`${client.name} never reported`);
+      }),
+    );
+    const open = reports.reduce((n, r) => n + r.open, 0);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const after = rssBytes(idle.child.process.pid!);
+    for (const client of clients) client.process.stdin!.end();
+    await Promise.all(clients.map((client) => client.exited));
+    await stop(idle.child);
+    const extraMb = (after - before) / 2 ** 20;
+    details.idle = { wanted, open, reports, rssBeforeMb: round(before / 2 ** 20, 1), rssAfterMb: round(after / 2 ** 20, 1) };
+    rows.push({
+      scenario: 'idle sockets',
+      measured: `RSS ${round(after / 2 ** 20, 1)} MB with ${open.toLocaleString('en')} authenticated idle sockets`,
+      baseline: `RSS ${round(before / 2 ** 20, 1)} MB with none`,
+      value: round(extraMb, 1),
+      target: '< 300 MB extra',
+      met: extraMb < 300 && open === wanted,
+      note: `${round(extraMb, 1)} MB extra (${round((after - before) / Math.max(open, 1) / 1024, 1)} KB per socket)${open === wanted ? '' : `; only ${open} of ${wanted} opened: ${reports.find((r) => r.firstError)?.firstError}`}`,
+    });
+    log(`idle sockets +${round(extraMb, 1)} MB`);
+  }
+
+  if (only.has('cold')) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const started = performance.now();
+      const child = startNode('cold-start', 'src/main.ts', [], { env: { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: tempDir(), DATABASE_URL: '' } });
+      await waitFor200(child, `http://127.0.0.1:${port}/readyz`, 60_000, 10);
+      times.push(performance.now() - started);
+      await stop(child);
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted[1];
+    details.cold = { ms: times.map((t) => Math.round(t)) };
+    rows.push({
+      scenario: 'cold start',
+      measured: `${(median / 1000).toFixed(2)} s median of 3 (${times.map((t) => (t / 1000).toFixed(2)).join(', ')}) to /readyz 200, empty PGlite DATA_DIR`,
+      baseline: '—',
+      value: round(median / 1000),
+      target: '< 3 s',
+      met: median < 3000,
+    });
+    log(`cold start ${(median / 1000).toFixed(2)} s`);
+  }
+
+  await stop(server.child);
+  if (server.child.process.exitCode !== 0) log(`the server exited ${server.child.process.exitCode}: ${server.child.output().slice(-2000)}`);
+  else if (server.child.output().trim()) details.serverOutput = server.child.output().slice(-4000);
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { cpus: cpus.length, model: cpus[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+
+function table(): string {
+  const header = ['scenario', 'measured', 'baseline (same run)', 'ratio', 'target', 'met'];
+  const lines = rows.map((r) => [r.scenario, r.measured + (r.note ? ` — ${r.note}` : ''), r.baseline, r.ratio === undefined ? '—' : String(r.ratio), r.target, r.met === undefined ? 'report' : r.met ? 'yes' : 'NO']);
+  return [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const startedAt = new Date();
+let failure: unknown;
+try {
+  await main();
+} catch (error) {
+  failure = error;
+} finally {
+  await cleanup();
+}
+if (interrupted) process.exit(130);
+const output = { date: startedAt.toISOString(), machine: machine(), seconds: SECONDS, profile: PROFILE, rows, details, error: failure ? String(failure) : undefined };
+writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(output, null, 2)}\n`);
+console.log(`\nParley benchmark, ${startedAt.toISOString().slice(0, 10)}, ${machine().cpus} × ${machine().model}, Node ${process.version}\n`);
+console.log(table());
+console.log(`\nwritten: bench/results/latest.json`);
+if (failure) {
+  console.error(failure);
+  process.exit(1);
+}

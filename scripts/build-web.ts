@@ -1,0 +1,64 @@
+// Builds the browser client (web/) into web/dist with Vite, unless web/dist is newer than
+// every source file. `npm start` runs it first (prestart); the browser tests call buildWeb().
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const webDir = path.join(root, 'web');
+export const webDist = path.join(webDir, 'dist');
+
+/** Newest modification time among the client's sources (web/index.html, web/src/**). */
+async function newestSource(): Promise<number> {
+  let newest = (await stat(path.join(webDir, 'index.html'))).mtimeMs;
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else newest = Math.max(newest, (await stat(full)).mtimeMs);
+    }
+  };
+  await walk(path.join(webDir, 'src'));
+  return newest;
+}
+
+export async function isWebStale(): Promise<boolean> {
+  const built = path.join(webDist, 'index.html');
+  if (!existsSync(built)) return true;
+  return (await stat(built)).mtimeMs < (await newestSource());
+}
+
+/** Builds into a scratch folder and swaps it in, so a server never serves half a build. */
+export async function buildWeb({ force = false, quiet = false } = {}): Promise<boolean> {
+  if (!force && !(await isWebStale())) return false;
+  const scratch = path.join(webDir, `.dist-${process.pid}`);
+  await build({
+    configFile: false,
+    root: webDir,
+    base: '/',
+    logLevel: quiet ? 'warn' : 'info',
+    esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+    build: { outDir: scratch, emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1000 },
+  });
+  // Two renames: the old build is never half deleted while a server reads the folder.
+  const old = path.join(webDir, `.dist-old-${process.pid}`);
+  if (existsSync(webDist)) await rename(webDist, old);
+  await rename(scratch, webDist);
+  await rm(old, { recursive: true, force: true });
+  return true;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const force = process.argv.includes('--force');
+  buildWeb({ force }).then(
+    (built) => {
+      if (!built) console.log('web/dist is up to date');
+    },
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

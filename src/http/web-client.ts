@@ -1,0 +1,29 @@
+// The browser client (web/, built into web/dist) at `/`. One route per built file
+// (wildcard off), so /api, /ws, /uploads … keep their own routes and not-found handlers.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+export async function webClient(app: FastifyInstance, { root = webDist }: { root?: string } = {}) {
+  if (!existsSync(path.join(root, 'index.html'))) {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send('The web client is not built: run `npx tsx scripts/build-web.ts` (npm start does it).'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/',
+    wildcard: false,
+    index: 'index.html',
+    decorateReply: false,
+    // Hashed asset names never change; index.html must be revalidated to pick up a new build.
+    setHeaders: (reply, filePath) => {
+      reply.header('cache-control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+}

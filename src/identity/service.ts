@@ -1,0 +1,63 @@
+// Everything the identity service's domain modules share: the kernel, the long-term key,
+// the lookup pepper, terms, mail, homeserver calls and rate limits.
+import { Limiter } from '../auth/rate-limits.ts';
+import type { Kernel } from '../kernel.ts';
+import { Mailer } from '../mail/mailer.ts';
+import { Templates } from '../mail/templates.ts';
+import { Federation } from './federation.ts';
+import { loadPepper } from './hashing.ts';
+import { loadServerKey, type SigningKey } from './signing.ts';
+import { loadTerms, type Terms } from './terms.ts';
+
+export interface IdentityService {
+  k: Kernel;
+  serverName: string;
+  key: SigningKey;
+  pepper: string;
+  terms: Terms;
+  mailer: Mailer;
+  templates: Templates;
+  federation: Federation;
+  limiters: {
+    /** Emails sent per address. */
+    emailPerAddress: Limiter;
+    /** Token requests and invites per client (IP in v1, account in v2) and per sender. */
+    emailPerClient: Limiter;
+    /** Guesses of a session's token or client secret, per sid. */
+    sessionGuesses: Limiter;
+  };
+  /** Background deliveries (onbind) still running; awaited on close. */
+  background: Set<Promise<void>>;
+  closing: boolean;
+}
+
+export async function createIdentityService(k: Kernel): Promise<IdentityService> {
+  const { identity, mail, guessRateLimit } = k.config;
+  return {
+    k,
+    serverName: identity.serverName,
+    key: await loadServerKey(k.db),
+    pepper: await loadPepper(k.db),
+    terms: loadTerms(identity.termsPath),
+    mailer: new Mailer(k.config, k.log),
+    templates: new Templates(mail.templatesDir, mail.brand),
+    federation: new Federation(identity.federationVerifyTls, identity.federationAllowedServers),
+    limiters: {
+      emailPerAddress: new Limiter(k.db, 'identity-email-address', identity.emailRateLimit.perAddress, identity.emailRateLimit.windowMs),
+      emailPerClient: new Limiter(k.db, 'identity-email-client', identity.emailRateLimit.perClient, identity.emailRateLimit.windowMs),
+      sessionGuesses: new Limiter(k.db, 'identity-session-guess', guessRateLimit.max, guessRateLimit.windowMs),
+    },
+    background: new Set(),
+    closing: false,
+  };
+}
+
+/** Runs work after the response, tracked so that closing the app waits for it. */
+export function inBackground(s: IdentityService, work: () => Promise<void>): void {
+  const running = work()
+    .catch((error) => s.k.log.error({ err: error }, 'identity background task failed'))
+    .finally(() => s.background.delete(running));
+  s.background.add(running);
+}
+
+export const publicUrl = (s: IdentityService, pathAndQuery: string) => `${s.k.config.publicUrl}/_matrix/identity${pathAndQuery}`;

@@ -1,0 +1,44 @@
+// Outgoing mail: SMTP through nodemailer when SMTP_URL is set, otherwise .eml files in
+// DATA_DIR/outbox (the path is logged) so a local user can still read the message.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config.ts';
+
+export interface RawMessage {
+  /** Envelope sender and recipient (bare addresses). */
+  from: string;
+  to: string;
+  /** The complete message, headers and body, sent as is. */
+  raw: string;
+}
+
+export class Mailer {
+  private readonly transport?: Transporter;
+  readonly outbox: string;
+
+  constructor(
+    config: Pick<Config, 'mail' | 'dataDir'>,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.outbox = path.join(config.dataDir, 'outbox');
+    if (config.mail.smtpUrl) this.transport = nodemailer.createTransport(config.mail.smtpUrl);
+  }
+
+  async sendRaw(message: RawMessage): Promise<void> {
+    if (!this.transport) {
+      await mkdir(this.outbox, { recursive: true });
+      const file = path.join(this.outbox, `${Date.now()}-${randomBytes(4).toString('hex')}.eml`);
+      await writeFile(file, message.raw);
+      this.log.info({ file, to: message.to }, 'mail written to the outbox (no SMTP_URL)');
+      return;
+    }
+    await this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: message.raw });
+  }
+
+  close(): void {
+    this.transport?.close();
+  }
+}

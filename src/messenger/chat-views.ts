@@ -1,0 +1,233 @@
+// Chats and messages as the messenger's JSON objects (ChatInfo, MessageInfo, ContactInfo),
+// loaded with a constant number of SQL statements: nested lists (photos, attachments,
+// read marks, members) are aggregated as JSON inside the same statement.
+import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { Executor } from '../db/client.ts';
+import { chatMembers, chats, messages, users } from '../db/schema/index.ts';
+import type { components } from '../generated/messenger.ts';
+import type { MediaInfo, UserInfo } from './views.ts';
+
+type Schemas = components['schemas'];
+export type ChatInfo = Schemas['ChatInfo'];
+export type MessageInfo = Schemas['MessageInfo'];
+export type ContactInfo = Schemas['ContactInfo'];
+export type ChatRow = typeof chats.$inferSelect;
+export type MemberRow = typeof chatMembers.$inferSelect;
+
+/** A timestamp as ISO 8601 UTC with milliseconds, formatted by the database. */
+const isoSql = (expression: string) => `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const MEDIA_JSON = `json_build_object('id', p.id, 'fileType', p.file_type, 'fileSize', p.file_size,
+  'previewWidth', p.preview_width, 'previewHeight', p.preview_height, 'duration', p.duration,
+  'createdAt', ${isoSql('p.created_at')}, 'uploadedAt', ${isoSql('p.uploaded_at')})`;
+
+/** The profile photos of a user, newest first, as a JSON array. */
+export const photosJson = (userId: SQL | SQL.Aliased | unknown) =>
+  sql`coalesce((select json_agg(${sql.raw(MEDIA_JSON)} order by p.created_at desc, p.id desc) from media p where p.photo_of_user_id = ${userId}), '[]'::json)`;
+
+const USER_JSON = `json_build_object('id', u.id, 'name', u.name, 'username', u.username, 'createdAt', ${isoSql('u.created_at')},
+  'photos', coalesce((select json_agg(${MEDIA_JSON} order by p.created_at desc, p.id desc) from media p where p.photo_of_user_id = u.id), '[]'::json))`;
+
+/** Members of a chat (filtered by `condition` on `cm`) as a JSON array of UserInfo. */
+const membersJson = (chatId: unknown, condition = 'true') =>
+  sql`coalesce((select json_agg(${sql.raw(USER_JSON)} order by u.id) from chat_members cm join users u on u.id = cm.user_id where cm.chat_id = ${chatId} and ${sql.raw(condition)}), '[]'::json)`;
+
+/** Users by id as a JSON array of UserInfo. */
+export function usersJson(userIds: number[]) {
+  return sql`coalesce((select json_agg(${sql.raw(USER_JSON)} order by u.id) from users u where u.id in (${sql.join(
+    userIds.map((id) => sql`${id}`),
+    sql`, `,
+  )})), '[]'::json)`;
+}
+
+export interface MediaJson {
+  id: string;
+  fileType: string;
+  fileSize: number;
+  previewWidth: number | null;
+  previewHeight: number | null;
+  duration: number | null;
+  createdAt: string | null;
+  uploadedAt: string | null;
+}
+
+interface UserJson {
+  id: number;
+  name: string;
+  username: string;
+  createdAt: string | null;
+  photos: MediaJson[];
+}
+
+/** postgres.js and PGlite both parse json columns; a driver that does not gives text. */
+export function parseJson<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+export function mediaFromJson(row: MediaJson): MediaInfo {
+  const info: MediaInfo = { id: row.id, fileType: row.fileType, fileSize: Number(row.fileSize) };
+  if (row.previewWidth !== null) info.previewWidth = row.previewWidth;
+  if (row.previewHeight !== null) info.previewHeight = row.previewHeight;
+  if (row.duration !== null) info.duration = row.duration;
+  if (row.createdAt) info.createdAt = row.createdAt;
+  if (row.uploadedAt) info.uploadedAt = row.uploadedAt;
+  return info;
+}
+
+export function userFromJson(row: UserJson): UserInfo {
+  const info: UserInfo = { id: row.id, name: row.name, username: row.username };
+  if (row.createdAt) info.createdAt = row.createdAt;
+  if (row.photos?.length) info.photos = row.photos.map(mediaFromJson);
+  return info;
+}
+
+export const usersFromJson = (value: unknown): UserInfo[] => parseJson<UserJson[]>(value).map(userFromJson);
+
+const iso = (date: Date | null | undefined) => date?.toISOString();
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+const author = alias(users, 'author');
+
+/** One statement: messages with author (and photos), attachments in order, read marks. */
+export async function loadMessages(db: Executor, where: SQL | undefined, limit?: number): Promise<MessageInfo[]> {
+  const query = db
+    .select({
+      message: messages,
+      author: { id: author.id, name: author.name, username: author.username, createdAt: author.createdAt },
+      authorPhotos: photosJson(author.id),
+      attachments: sql`coalesce((select json_agg(${sql.raw(MEDIA_JSON)} order by p.position, p.id) from media p where p.message_id = ${messages.id}), '[]'::json)`,
+      readMarks: sql`coalesce((select json_agg(json_build_object('id', r.id, 'userId', r.user_id, 'createdAt', ${sql.raw(isoSql('r.created_at'))}) order by r.created_at, r.id) from read_marks r where r.message_id = ${messages.id}), '[]'::json)`,
+    })
+    .from(messages)
+    .innerJoin(author, eq(author.id, messages.authorId))
+    .where(where)
+    .orderBy(desc(messages.id));
+  const rows = limit === undefined ? await query : await query.limit(limit);
+  return rows.map((row) => {
+    const m = row.message;
+    const info: MessageInfo = {
+      id: m.id,
+      localId: m.localId,
+      chatId: m.chatId,
+      author: userFromJson({ ...row.author, createdAt: iso(row.author.createdAt) ?? null, photos: parseJson<MediaJson[]>(row.authorPhotos) }),
+      text: m.text,
+      isVisible: m.isVisible,
+      createdAt: iso(m.createdAt)!,
+      updatedAt: iso(m.updatedAt)!,
+    };
+    if (m.language) info.language = m.language;
+    if (m.editedAt) info.editedAt = iso(m.editedAt);
+    if (m.deletedAt) info.deletedAt = iso(m.deletedAt);
+    if (m.replyToId !== null) info.replyTo = m.replyToId;
+    const marks = parseJson<{ id: string; userId: number; createdAt: string }[]>(row.readMarks);
+    if (marks.length) info.readMarks = marks.map((mark) => ({ id: mark.id, user: { id: mark.userId }, createdAt: mark.createdAt }));
+    const attachments = parseJson<MediaJson[]>(row.attachments);
+    if (attachments.length) info.attachments = attachments.map(mediaFromJson);
+    return info;
+  });
+}
+
+export async function loadMessage(db: Executor, messageId: number): Promise<MessageInfo> {
+  const [message] = await loadMessages(db, eq(messages.id, messageId), 1);
+  return message;
+}
+
+/** History page: newest first, strictly older than `before` (a message id) when given. */
+export function historyPage(db: Executor, chatId: string, count: number, before?: number): Promise<MessageInfo[]> {
+  return loadMessages(db, and(eq(messages.chatId, chatId), before ? lt(messages.id, before) : undefined), count);
+}
+
+// ---------------------------------------------------------------------------------------
+// Chats
+
+const owner = alias(users, 'owner');
+
+export interface ChatViewOptions {
+  /** Adds allUsers. */
+  allUsers?: boolean;
+  /** Adds blockedUsers. */
+  blockedUsers?: boolean;
+  /** Adds images. */
+  images?: boolean;
+  /** Adds lastMessage. */
+  lastMessage?: boolean;
+}
+
+const lastMessageIdSql = sql<number | null>`(select max(m.id) from messages m where m.chat_id = ${chats.id})`.mapWith((v) =>
+  v === null ? null : Number(v),
+);
+
+/**
+ * ChatInfo of the chats matching `where`, as seen by `viewerId` (their per-member flags):
+ * one statement for the chats (owner, members, images aggregated), one for last messages.
+ */
+export async function loadChats(
+  db: Executor,
+  viewerId: number,
+  where: SQL | undefined,
+  options: ChatViewOptions = {},
+  orderByLastMessage = false,
+): Promise<ChatInfo[]> {
+  const rows = await db
+    .select({
+      chat: chats,
+      member: chatMembers,
+      owner: { id: owner.id, name: owner.name, username: owner.username, createdAt: owner.createdAt },
+      ownerPhotos: photosJson(owner.id),
+      lastMessageId: lastMessageIdSql,
+      allUsers: options.allUsers ? membersJson(chats.id) : sql`null`,
+      blockedUsers: options.blockedUsers ? membersJson(chats.id, 'cm.is_user_blocked') : sql`null`,
+      images: options.images
+        ? sql`coalesce((select json_agg(${sql.raw(MEDIA_JSON)} order by p.created_at desc, p.id desc) from media p where p.image_of_chat_id = ${chats.id}), '[]'::json)`
+        : sql`null`,
+    })
+    .from(chats)
+    .innerJoin(chatMembers, and(eq(chatMembers.chatId, chats.id), eq(chatMembers.userId, viewerId)))
+    .leftJoin(owner, eq(owner.id, chats.ownerId))
+    .where(where)
+    .orderBy(orderByLastMessage ? sql`${lastMessageIdSql} desc nulls last` : desc(chats.createdAt));
+
+  const lastIds = options.lastMessage ? rows.map((row) => row.lastMessageId).filter((id): id is number => id !== null) : [];
+  const lastMessages = new Map((lastIds.length ? await loadMessages(db, inArray(messages.id, lastIds)) : []).map((m) => [m.id, m]));
+
+  return rows.map((row) => {
+    const chat = row.chat;
+    const info: ChatInfo = {
+      id: chat.id,
+      isPersonal: chat.isPersonal,
+      createdAt: iso(chat.createdAt)!,
+      updatedAt: iso(chat.updatedAt)!,
+      isMuted: row.member.isMuted,
+      isArchived: row.member.isArchived,
+      isBlocked: row.member.isChatBlocked,
+      isRemovedOnDevice: row.member.isRemovedOnDevice,
+    };
+    if (chat.title !== null) info.title = chat.title;
+    if (chat.description !== null) info.description = chat.description;
+    if (chat.settings !== null) info.settings = chat.settings;
+    if (row.owner) info.owner = userFromJson({ ...row.owner, createdAt: iso(row.owner.createdAt) ?? null, photos: parseJson(row.ownerPhotos) });
+    if (options.allUsers) info.allUsers = usersFromJson(row.allUsers);
+    if (options.blockedUsers) info.blockedUsers = usersFromJson(row.blockedUsers);
+    if (options.images) {
+      const images = parseJson<MediaJson[]>(row.images);
+      if (images.length) info.images = images.map(mediaFromJson);
+    }
+    const last = row.lastMessageId !== null ? lastMessages.get(row.lastMessageId) : undefined;
+    if (last) info.lastMessage = last;
+    return info;
+  });
+}
+
+export async function loadChat(db: Executor, viewerId: number, chatId: string, options: ChatViewOptions = {}): Promise<ChatInfo> {
+  const [chat] = await loadChats(db, viewerId, eq(chats.id, chatId), options);
+  return chat;
+}
+
+/** The chat as broadcast to every member: without the viewer's own flags. */
+export function sharedChatInfo(chat: ChatInfo): ChatInfo {
+  const { isMuted: _m, isArchived: _a, isBlocked: _b, isRemovedOnDevice: _r, ...shared } = chat;
+  return shared;
+}

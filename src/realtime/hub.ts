@@ -1,0 +1,269 @@
+// The Realtime of the kernel: publish hands a delivery to the bus; every process turns
+// what the bus brings into one frame and writes it to its own sockets of those users.
+// Also keeps this process's presence (for the push fallback) and drops revoked sessions.
+import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:https';
+import { eq, inArray, lt, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Config } from '../config.ts';
+import type { Database, DatabaseHandle } from '../db/client.ts';
+import { deviceSessions, realtimeConnections, realtimeEvents, realtimeInstances } from '../db/schema/index.ts';
+import { createBus, NOTIFY_PAYLOAD_LIMIT, type EventBus } from './bus.ts';
+import type { Delivery, Realtime } from './events.ts';
+import { loadVapidKeys, pushPayload, pushTargets, sendPushes, type VapidKeys } from './push.ts';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, SocketRegistry, type SocketClient } from './sockets.ts';
+
+const EVENTS_CHANNEL = 'parley_realtime';
+/** Fired by a trigger on device_sessions for every deleted (revoked) session, on commit. */
+const REVOKED_CHANNEL = 'parley_session_revoked';
+const TRIGGER_LOCK_ID = 7_310_443;
+/** Events stored for the by-reference path are kept this long for slow listeners. */
+const STORED_EVENT_TTL = sql`interval '10 minutes'`;
+
+export interface HubOptions {
+  database: DatabaseHandle;
+  config: Config;
+  log: FastifyBaseLogger;
+  /** An https.Agent for the push services (tests trust their own certificate). */
+  pushAgent?: Agent;
+}
+
+type Envelope = { d: Delivery } | { r: number };
+
+export class RealtimeHub implements Realtime {
+  readonly instanceId = randomUUID();
+  readonly sockets = new SocketRegistry();
+  vapidKeys!: VapidKeys;
+  private readonly db: Database;
+  private readonly bus: EventBus;
+  private readonly pingIntervalMs: number;
+  private timer?: NodeJS.Timeout;
+  /** Deliveries are applied one after another: every socket sees events in publish order. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(private readonly options: HubOptions) {
+    this.db = options.database.db;
+    this.bus = createBus(options.database);
+    this.pingIntervalMs = options.config.realtimePingIntervalMs;
+  }
+
+  static async start(options: HubOptions): Promise<RealtimeHub> {
+    const hub = new RealtimeHub(options);
+    try {
+      await hub.init();
+    } catch (error) {
+      await hub.bus.close();
+      throw error;
+    }
+    return hub;
+  }
+
+  private get log() {
+    return this.options.log;
+  }
+
+  private async init() {
+    this.vapidKeys = await loadVapidKeys(this.db);
+    await installRevocationTrigger(this.db);
+    await this.db.insert(realtimeInstances).values({ id: this.instanceId }).onConflictDoNothing();
+    await this.bus.listen(EVENTS_CHANNEL, (text) => this.enqueue(text));
+    await this.bus.listen(
+      REVOKED_CHANNEL,
+      (sessionId) => this.sockets.closeSessions([sessionId], CLOSE_POLICY_VIOLATION, 'Session revoked'),
+      // Revocations may have been missed while the listening connection was down.
+      () => this.track(this.revalidateSessions()),
+    );
+    this.timer = setInterval(() => this.track(this.heartbeat()), this.pingIntervalMs);
+    this.timer.unref();
+  }
+
+  async publish(delivery: Delivery): Promise<void> {
+    if (this.closed) return;
+    const userIds = [...new Set(delivery.userIds)].filter((id) => Number.isInteger(id));
+    if (userIds.length === 0) return;
+    const normalized: Delivery = { ...delivery, userIds };
+    if (normalized.webSocket !== false) {
+      const text = JSON.stringify({ d: normalized } satisfies Envelope);
+      if (Buffer.byteLength(text) <= NOTIFY_PAYLOAD_LIMIT) {
+        await this.bus.notify(EVENTS_CHANNEL, text);
+      } else {
+        const [stored] = await this.db.insert(realtimeEvents).values({ body: text }).returning({ id: realtimeEvents.id });
+        await this.bus.notify(EVENTS_CHANNEL, JSON.stringify({ r: stored.id } satisfies Envelope));
+      }
+    }
+    if (normalized.webSocket === false || normalized.push || normalized.event.event === 'message') {
+      this.track(this.push(normalized));
+    }
+  }
+
+  /** Takes a socket whose device session is authenticated; it receives every event for its user from now on. */
+  attach(socket: WebSocket, userId: number, sessionId: string): void {
+    if (this.closed) {
+      socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
+      return;
+    }
+    const client: SocketClient = { id: randomUUID(), socket, userId, sessionId, alive: true };
+    socket.on('pong', () => {
+      client.alive = true;
+    });
+    socket.on('error', (error) => this.log.debug({ err: error }, 'websocket error'));
+    this.sockets.add(client);
+    // Recorded for the push fallback; a session revoked meanwhile fails the foreign key.
+    const registered = this.db
+      .insert(realtimeConnections)
+      .values({ id: client.id, instanceId: this.instanceId, sessionId })
+      .then(
+        () => true,
+        () => {
+          this.sockets.closeSessions([sessionId], CLOSE_POLICY_VIOLATION, 'Session revoked');
+          return false;
+        },
+      );
+    this.track(registered);
+    socket.on('close', () => {
+      this.sockets.remove(client);
+      if (this.closed) return;
+      this.track(
+        registered.then((inserted) => (inserted ? this.db.delete(realtimeConnections).where(eq(realtimeConnections.id, client.id)) : undefined)),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.bus.close();
+    this.closeSockets();
+    await this.chain;
+    await Promise.allSettled([...this.pending]);
+    await this.db
+      .delete(realtimeInstances)
+      .where(eq(realtimeInstances.id, this.instanceId))
+      .catch(() => {});
+  }
+
+  /** Tells every socket of this process that the server is going away (1001). */
+  closeSockets(): void {
+    for (const client of this.sockets.all()) {
+      this.sockets.remove(client);
+      client.socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
+    }
+  }
+
+  /** Resolves once every delivery received so far has been written to the sockets. */
+  async drain(): Promise<void> {
+    await this.chain;
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private enqueue(text: string) {
+    this.chain = this.chain.then(() => this.receive(text)).catch((error) => this.log.error({ err: error }, 'realtime delivery failed'));
+  }
+
+  private async receive(text: string) {
+    if (this.closed) return;
+    let envelope = JSON.parse(text) as Envelope;
+    if ('r' in envelope) {
+      const [stored] = await this.db.select({ body: realtimeEvents.body }).from(realtimeEvents).where(eq(realtimeEvents.id, envelope.r)).limit(1);
+      if (!stored) return this.log.warn({ id: envelope.r }, 'stored realtime event is gone');
+      envelope = JSON.parse(stored.body) as Envelope;
+      if (!('d' in envelope)) return;
+    }
+    const { event, userIds } = envelope.d;
+    // Serialized once per process, whatever the number of sockets.
+    const frame = Buffer.from(JSON.stringify({ event: event.event, source: event.source, payload: event.payload ?? null }));
+    await this.sockets.deliver(userIds, frame);
+  }
+
+  private async push(delivery: Delivery) {
+    const evenIfConnected = delivery.webSocket === false;
+    // A socket counts while its process's heartbeat is at most three intervals old.
+    const targets = await pushTargets(this.db, delivery, 3 * this.pingIntervalMs, evenIfConnected);
+    if (targets.length === 0) return;
+    await sendPushes(
+      { db: this.db, keys: this.vapidKeys, subject: this.options.config.vapidSubject, agent: this.options.pushAgent, log: this.log },
+      targets,
+      pushPayload(delivery),
+      delivery.event.event === 'message',
+    );
+  }
+
+  private async heartbeat() {
+    for (const client of this.sockets.all()) {
+      if (!client.alive) {
+        this.sockets.remove(client);
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+    }
+    const beat = await this.db
+      .update(realtimeInstances)
+      .set({ seenAt: sql`now()` })
+      .where(eq(realtimeInstances.id, this.instanceId))
+      .returning({ id: realtimeInstances.id });
+    if (beat.length === 0) await this.reRegister();
+    await this.revalidateSessions();
+    // Processes that died without closing, and stored events everyone has loaded.
+    await this.db.delete(realtimeInstances).where(lt(realtimeInstances.seenAt, sql`now() - make_interval(secs => ${(20 * this.pingIntervalMs) / 1000})`));
+    await this.db.delete(realtimeEvents).where(lt(realtimeEvents.createdAt, sql`now() - ${STORED_EVENT_TTL}`));
+  }
+
+  /** This process was taken for dead (a long pause): record it and its sockets again. */
+  private async reRegister() {
+    await this.db.insert(realtimeInstances).values({ id: this.instanceId }).onConflictDoNothing();
+    const clients = this.sockets.all();
+    if (clients.length === 0) return;
+    const live = await this.liveSessionIds(clients.map((client) => client.sessionId));
+    const rows = clients.filter((c) => live.has(c.sessionId)).map((c) => ({ id: c.id, instanceId: this.instanceId, sessionId: c.sessionId }));
+    if (rows.length) await this.db.insert(realtimeConnections).values(rows).onConflictDoNothing();
+  }
+
+  /** Closes the sockets of sessions that no longer exist (a missed revocation notice). */
+  private async revalidateSessions() {
+    const sessionIds = this.sockets.sessionIds();
+    if (sessionIds.length === 0) return;
+    const live = await this.liveSessionIds(sessionIds);
+    this.sockets.closeSessions(
+      sessionIds.filter((id) => !live.has(id)),
+      CLOSE_POLICY_VIOLATION,
+      'Session revoked',
+    );
+  }
+
+  private async liveSessionIds(sessionIds: string[]): Promise<Set<string>> {
+    const rows = await this.db.select({ id: deviceSessions.id }).from(deviceSessions).where(inArray(deviceSessions.id, sessionIds));
+    return new Set(rows.map((row) => row.id));
+  }
+
+  private track(promise: Promise<unknown>) {
+    const tracked = promise.catch((error) => {
+      if (!this.closed) this.log.warn({ err: error }, 'realtime background task failed');
+    });
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+}
+
+/**
+ * Every way a session ends (logout, password reset, account deletion, any surface)
+ * deletes its row; this trigger tells every process on commit, so sockets close at once.
+ */
+async function installRevocationTrigger(db: Database) {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${TRIGGER_LOCK_ID})`);
+    await tx.execute(
+      sql.raw(`create or replace function parley_session_revoked() returns trigger language plpgsql as $$
+        begin perform pg_notify('${REVOKED_CHANNEL}', old.id::text); return old; end $$`),
+    );
+    await tx.execute(
+      sql.raw(`create or replace trigger device_sessions_revoked after delete on device_sessions
+        for each row execute function parley_session_revoked()`),
+    );
+  });
+}

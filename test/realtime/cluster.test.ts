@@ -1,0 +1,99 @@
+// Several Parley processes on one database: an event published through one reaches the
+// sockets of every other (PostgreSQL LISTEN/NOTIFY; on PGlite, two apps in one process
+// share the embedded database and its NOTIFY).
+import type { FastifyInstance } from 'fastify';
+import t from 'tap';
+import { buildApp } from '../../src/app.ts';
+import { openDatabase, type DatabaseHandle } from '../../src/db/client.ts';
+import { freshDatabaseUrl, testConfig } from '../helpers/app.ts';
+import { messengerClient, registerUser } from '../helpers/messenger.ts';
+import { SocketProbe } from '../helpers/realtime.ts';
+
+const url = await freshDatabaseUrl(t);
+const shared = url ? undefined : await openDatabase({});
+if (shared) t.teardown(() => shared.close());
+const config = await testConfig(t);
+
+interface Instance {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startInstance(): Promise<Instance> {
+  const database = shared ?? (await openDatabase({ url, poolSize: 3 }));
+  const app = await buildApp(config, { database, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await app.close();
+    if (!shared) await database.close();
+  };
+  t.teardown(stop);
+  return { app, database, baseUrl: `http://127.0.0.1:${port}`, stop };
+}
+
+const one = await startInstance();
+const two = await startInstance();
+const probes: SocketProbe[] = [];
+t.teardown(() => probes.forEach((probe) => probe.close()));
+const open = async (...args: Parameters<typeof SocketProbe.open>) => {
+  const probe = await SocketProbe.open(...args);
+  probes.push(probe);
+  return probe;
+};
+
+t.test('an event published through one instance reaches sockets on both', async (t) => {
+  const alice = await registerUser(one.baseUrl);
+  const bob = await registerUser(two.baseUrl);
+  const aliceOnOne = await open(one.baseUrl, alice.sessionId, alice.token);
+  const bobOnTwo = await open(two.baseUrl, bob.sessionId, bob.token);
+  const aliceOnTwo = await open(two.baseUrl, alice.sessionId, alice.token, 'query');
+
+  await one.app.kernel.realtime.publish({ userIds: [alice.id, bob.id], event: { event: 'message', source: String(alice.id), payload: { text: 'from one' } } });
+  for (const probe of [aliceOnOne, bobOnTwo, aliceOnTwo]) {
+    t.same(await probe.event('message'), { event: 'message', source: String(alice.id), payload: { text: 'from one' } });
+  }
+  const big = 'y'.repeat(20_000);
+  await two.app.kernel.realtime.publish({ userIds: [alice.id], event: { event: 'big', source: 'system', payload: { big } } });
+  t.equal(((await aliceOnOne.event('big')).payload as { big: string }).big, big, 'a stored (big) event crosses instances');
+  t.equal(((await aliceOnTwo.event('big')).payload as { big: string }).big, big);
+  t.equal(bobOnTwo.count('big'), 0, 'not to users it was not for');
+  t.equal(aliceOnOne.count('message') + aliceOnTwo.count('message'), 2, 'each socket got the event once, not once per instance');
+});
+
+t.test('a session revoked through one instance loses its socket on the other at once', async (t) => {
+  // The ping interval is 30 s here: only the revocation notice can close it this fast.
+  const user = await registerUser(one.baseUrl);
+  const socket = await open(two.baseUrl, user.sessionId, user.token);
+  const started = Date.now();
+  const logout = await messengerClient(one.baseUrl, { authorization: `Bearer ${user.token}` }).POST('/users/me/logout');
+  t.equal(logout.response.status, 200);
+  t.equal((await socket.waitClosed(5_000)).code, 1008);
+  t.ok(Date.now() - started < 5_000, 'closed within seconds');
+});
+
+t.test('an instance that restarts keeps working', async (t) => {
+  const user = await registerUser(one.baseUrl);
+  const onOne = await open(one.baseUrl, user.sessionId, user.token);
+  const onTwo = await open(two.baseUrl, user.sessionId, user.token);
+  await two.stop();
+  const closed = await onTwo.waitClosed();
+  t.equal(closed.code, 1001, 'sockets of a stopping instance are told it is going away');
+
+  const three = await startInstance();
+  const onThree = await open(three.baseUrl, user.sessionId, user.token);
+  await one.app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'afterRestart', source: 'system', payload: { from: 'one' } } });
+  await onThree.event('afterRestart');
+  await onOne.event('afterRestart');
+  await three.app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'fromNew', source: 'system', payload: { from: 'three' } } });
+  await onOne.event('fromNew');
+  await onThree.event('fromNew');
+  t.equal(onOne.count('afterRestart'), 1, 'the surviving instance still delivers, once');
+  t.equal(onThree.count('fromNew'), 1, 'the new instance receives and delivers');
+});
