@@ -1,90 +1,11 @@
 // Faults against the real server as a child process (`node --import tsx src/main.ts`):
 // SIGTERM under load, a second process on one PGlite data directory, and SIGKILL in the
 // middle of a stream of posts — nothing acknowledged is lost, retries are not duplicated.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import t from 'tap';
 import { freshDatabaseUrl } from '../helpers/app.ts';
+import { freePort, json, PG_ADMIN, ready, register, startServer, stopOnTeardown, tempDir } from '../helpers/child-server.ts';
 import { eachLimited, rawRequest } from '../helpers/raw-http.ts';
-
-const root = path.resolve(import.meta.dirname, '../..');
-const PG_ADMIN = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Child {
-  process: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startServer(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c) => (output += c));
-  child.stderr!.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, baseUrl: `http://127.0.0.1:${env.PORT}`, output: () => output, exited };
-}
-
-async function ready(child: Child, what = 'server'): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.process.exitCode !== null) throw new Error(`${what} exited: ${child.output()}`);
-    const ok = await rawRequest(child.baseUrl, { method: 'GET', path: '/readyz' }).then((r) => r.status === 200, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} never became ready: ${child.output()}`);
-}
-
-async function tempDir(t: Tap.Test): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'parley-fault-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function stopOnTeardown(t: Tap.Test, child: Child) {
-  t.teardown(async () => {
-    if (child.process.exitCode === null) {
-      child.process.kill('SIGKILL');
-      await child.exited;
-    }
-  });
-}
-
-const json = (method: string, urlPath: string, body?: unknown, token?: string) => ({
-  method,
-  path: urlPath,
-  headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  body: body === undefined ? undefined : JSON.stringify(body),
-});
-
-async function register(baseUrl: string): Promise<{ id: number; token: string }> {
-  const username = `u${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const r = await rawRequest(baseUrl, json('POST', '/api/users', { name: 'Fault Test', username, password: 'password1', deviceInfo: { id: randomUUID(), name: 'x', model: 'x', transport: 'none' } }));
-  if (r.status !== 200) throw new Error(`register: ${r.status} ${r.text}`);
-  const data = r.json as { info: { id: number }; deviceSessions: Array<{ accessToken: string }> };
-  return { id: data.info.id, token: data.deviceSessions[0].accessToken };
-}
-
-namespace Tap {
-  export type Test = { teardown(fn: () => unknown): void };
-}
 
 t.test('SIGTERM under load: in-flight requests finish, the process exits 0', async (t) => {
   const child = startServer({ PORT: String(await freePort()), DATA_DIR: await tempDir(t) });
