@@ -77,6 +77,16 @@ const focusedElement = (page: Page) =>
     return { id: focused?.id, name: focused?.name };
   });
 
+/** The focused element once focus has moved as wanted (focus moves in an effect after render), else the last seen after 5 s. */
+async function settledFocus(page: Page, wanted: (focused: { id?: string; name?: string }) => boolean) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const focused = await focusedElement(page);
+    if (wanted(focused) || Date.now() > deadline) return focused;
+    await page.waitForTimeout(50);
+  }
+}
+
 const bobSession = async () =>
   JSON.parse((await bobPage.evaluate(() => localStorage.getItem('parley.session')))!) as { token: string; userId: number };
 
@@ -120,7 +130,7 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await alicePage.getByLabel('Find people').fill(bob.username);
   await alicePage.getByRole('button', { name: `Chat with ${bob.name}` }).click();
   await alicePage.getByRole('heading', { name: bob.name }).waitFor();
-  t.equal((await focusedElement(alicePage)).id, 'composer', 'the composer has focus in a new chat');
+  t.equal((await settledFocus(alicePage, (f) => f.id === 'composer')).id, 'composer', 'the composer has focus in a new chat');
   await alicePage.getByLabel('Message', { exact: true }).fill('Hello Bob');
   await alicePage.keyboard.press('Enter');
   await messageItem(alicePage, 'Hello Bob').getByText('✓ Sent').waitFor();
@@ -340,7 +350,7 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   await alicePage.locator('form').getByRole('button', { name: 'Log in' }).click();
   const codeField = alicePage.getByLabel('Two-factor code');
   await codeField.waitFor();
-  t.equal((await focusedElement(alicePage)).name, 'code', 'the code field gets focus');
+  t.equal((await settledFocus(alicePage, (f) => f.name === 'code')).name, 'code', 'the code field gets focus');
   await shot(alicePage, '2fa-code-asked');
   // The enrolment used this 30-second step's code; codes are single use, so take the next step's.
   await codeField.fill(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));

@@ -22,6 +22,7 @@ import { ChatView } from './chat.tsx';
 import { ContactsView, NewChatView } from './people.tsx';
 import { ProfileView } from './profile.tsx';
 import { connectRealtime, type RealtimeStatus } from './realtime.ts';
+import { Feedback } from './feedback.tsx';
 
 export type View = { kind: 'home' } | { kind: 'chat'; chatId: string } | { kind: 'new' } | { kind: 'contacts' } | { kind: 'profile' };
 
@@ -238,11 +239,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
             Log out
           </button>
         </nav>
-        {listError && (
-          <p class="error" role="alert">
-            {listError}
-          </p>
-        )}
+        <Feedback error={listError} />
         <h2 class="list-title" id="chats-title" ref={listHeading} tabIndex={-1}>
           Chats
         </h2>

@@ -1,6 +1,7 @@
 // Log in (with the TOTP code when the account asks for one) or create an account.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiFailure, basicAuth, call, deviceInfo, errorText, type PrivateUserInfo, type Session } from './api.ts';
+import { Feedback } from './feedback.tsx';
 
 function sessionOf(user: PrivateUserInfo): Session {
   const session = user.deviceSessions[0];
@@ -122,11 +123,7 @@ export function AuthScreen({ onLoggedIn, notice }: { onLoggedIn: (session: Sessi
             This account uses two-factor authentication: enter the code from your authenticator app.
           </p>
         )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Feedback error={error} />
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'login' ? 'Log in' : 'Create account'}
         </button>

@@ -1,6 +1,7 @@
 // Finding people: the user search, starting personal chats and groups, and contacts.
 import type { ComponentChildren, RefObject } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { Feedback } from './feedback.tsx';
 import { api, ApiFailure, call, displayName, errorText, type ContactInfo, type UserInfo } from './api.ts';
 
 export function UserSearch({
@@ -61,11 +62,7 @@ export function UserSearch({
       <p id={`${id}-status`} class="hint" role="status">
         {error ? '' : results === undefined ? '' : shown.length === 0 ? 'No one found.' : `${shown.length} found.`}
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Feedback error={error} />
       {shown.length > 0 && (
         <ul class="people">
           {shown.map((user) => (
@@ -126,11 +123,7 @@ export function NewChatView({ me, headingRef, onOpen }: { me: number; headingRef
       <h2 id="new-title" ref={headingRef as never} tabIndex={-1}>
         New chat
       </h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Feedback error={error} />
       <UserSearch
         me={me}
         label="Find people"
@@ -210,16 +203,7 @@ export function ContactsView({ me, headingRef, onOpen }: { me: number; headingRe
       <h2 id="contacts-title" ref={headingRef as never} tabIndex={-1}>
         Contacts
       </h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p class="notice" role="status">
-          {done}
-        </p>
-      )}
+      <Feedback error={error} done={done} />
       {contacts && contacts.length === 0 && <p class="empty">No contacts yet.</p>}
       {contacts && contacts.length > 0 && (
         <ul class="people" aria-label="Your contacts">

@@ -2,6 +2,7 @@
 import type { RefObject } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import QRCode from 'qrcode';
+import { Feedback } from './feedback.tsx';
 import { api, ApiFailure, call, errorText, previewUrl, rc, uploadFile, type UserInfo } from './api.ts';
 
 interface Props {
@@ -12,22 +13,6 @@ interface Props {
   onLogout: () => void;
 }
 
-function Feedback({ error, done }: { error: string; done: string }) {
-  return (
-    <>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p class="notice" role="status">
-          {done}
-        </p>
-      )}
-    </>
-  );
-}
 
 export function ProfileView({ headingRef, onUser, onLogout }: Props) {
   const [user, setUser] = useState<UserInfo>();
