@@ -140,11 +140,18 @@ export async function postMessage(k: Kernel, auth: AuthContext, chatId: string, 
     // The chat row lock serializes the posts of one chat until commit: take it last
     // (npm run bench, post message).
     await tx.update(chats).set({ lastMessageId: inserted.id, updatedAt: new Date() }).where(eq(chats.id, chatId));
-    // The author sees the chat again; so does every member who has not blocked it.
+    // The author sees the chat again; so does every member who has not blocked it. Only
+    // rows whose flags change are written: a big chat must not rewrite every member per post.
     await tx
       .update(chatMembers)
       .set({ isRemovedOnDevice: false, isArchived: sql`case when ${chatMembers.userId} = ${me} then false else ${chatMembers.isArchived} end` })
-      .where(and(eq(chatMembers.chatId, chatId), sql`(${chatMembers.userId} = ${me} or not ${chatMembers.isChatBlocked})`));
+      .where(
+        and(
+          eq(chatMembers.chatId, chatId),
+          sql`(${chatMembers.userId} = ${me} or not ${chatMembers.isChatBlocked})`,
+          sql`(${chatMembers.isRemovedOnDevice} or (${chatMembers.userId} = ${me} and ${chatMembers.isArchived}))`,
+        ),
+      );
     return { message, recipients };
   });
   if (result.recipients) {
