@@ -1,7 +1,8 @@
 // Uploading and deleting files: the bytes go to the FileStore, ownership to the uploads table.
 import { and, eq, sql } from 'drizzle-orm';
-import { uploads } from '../db/schema/index.ts';
-import { badRequest, forbidden } from '../http/errors.ts';
+import type { Executor } from '../db/client.ts';
+import { media, uploads } from '../db/schema/index.ts';
+import { badRequest, conflict, forbidden } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { fileTypeOf, parseStoredFileName } from './store.ts';
 
@@ -55,4 +56,40 @@ export async function deleteUpload(k: Kernel, ownerId: number, fileName: string)
   if (upload.ownerId !== ownerId) throw forbidden('This file belongs to another user');
   await k.db.delete(uploads).where(and(eq(uploads.name, parsed.name), eq(uploads.ownerId, ownerId)));
   await k.files.remove(upload.name, upload.fileType);
+}
+
+/** The caller's upload of that name, undefined when there is none; 403 when it is someone else's. */
+export async function ownUpload(tx: Executor, name: string, ownerId: number): Promise<UploadRow | undefined> {
+  const [upload] = await tx.select().from(uploads).where(eq(uploads.name, name)).limit(1);
+  if (upload && upload.ownerId !== ownerId) throw forbidden('This file was uploaded by another user');
+  return upload;
+}
+
+export interface MediaPlacement {
+  previewWidth?: number;
+  previewHeight?: number;
+  /** A profile photo of this user… */
+  photoOfUserId?: number;
+  /** …or an image of this chat. */
+  imageOfChatId?: string;
+}
+
+/** Makes an upload a media resource (MediaInfo); a file serves one purpose at a time (409). */
+export async function insertMediaOf(tx: Executor, upload: UploadRow, placement: MediaPlacement): Promise<void> {
+  const inserted = await tx
+    .insert(media)
+    .values({
+      id: upload.name,
+      ownerId: upload.ownerId,
+      fileType: upload.fileType,
+      fileSize: upload.size,
+      previewWidth: placement.previewWidth ?? 100,
+      previewHeight: placement.previewHeight ?? 100,
+      photoOfUserId: placement.photoOfUserId,
+      imageOfChatId: placement.imageOfChatId,
+      uploadedAt: upload.createdAt,
+    })
+    .onConflictDoNothing()
+    .returning({ id: media.id });
+  if (inserted.length === 0) throw conflict('This file is already in use');
 }

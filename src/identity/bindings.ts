@@ -9,6 +9,7 @@ import { verifyFederationRequest } from './request-auth.ts';
 import { inBackground, type IdentityService } from './service.ts';
 import { signJson, type Signed } from './signing.ts';
 import { validatedSession } from './validation.ts';
+import type { components } from '../generated/identity.ts';
 
 export const ASSOCIATION_LIFETIME_MS = 100 * 365 * 24 * 3600 * 1000;
 export const LOOKUP_LIMIT = 10_000;
@@ -16,25 +17,11 @@ export const HASH_ALGORITHMS = ['sha256', 'none'];
 
 type AssociationRow = typeof identityAssociations.$inferSelect;
 
-export interface InviteDelivery {
-  medium: string;
-  address: string;
-  mxid: string;
-  room_id: string;
-  sender: string;
-  token: string;
-  signed: Signed<{ mxid: string; token: string }>;
-}
+/** An invite as delivered to the homeserver on bind (the spec's Invite). */
+export type InviteDelivery = components['schemas']['Invite'];
 
-export interface Association {
-  address: string;
-  medium: string;
-  mxid: string;
-  not_before: number;
-  not_after: number;
-  ts: number;
-  invites?: InviteDelivery[];
-}
+/** A binding before signing: the spec's SignedAssociation without its signatures. */
+export type Association = Omit<components['schemas']['SignedAssociation'], 'signatures'>;
 
 function associationOf(row: AssociationRow): Association {
   return { address: row.address, medium: row.medium, mxid: row.mxid, not_before: row.notBefore, not_after: row.notAfter, ts: row.ts };

@@ -5,11 +5,12 @@ import type { AuthContext } from '../auth/sessions.ts';
 import type { Executor } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { chatMembers, chats, media, messages, uploads, users } from '../db/schema/index.ts';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
+import { badRequest, forbidden, notFound } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { loadChat, loadChats, sharedChatInfo, usersFromJson, usersJson, type ChatInfo, type ChatRow, type MemberRow } from './chat-views.ts';
 import { chatRecipients, publishChatEvent } from './events.ts';
 import type { UserInfo } from './views.ts';
+import { insertMediaOf, ownUpload } from '../files/uploads.ts';
 
 export const MAX_USERS_PER_CALL = 10;
 const IMAGE_TYPES = new Set(['jpg', 'jpeg', 'png', 'gif', 'webp', 'heic', 'heif', 'avif', 'bmp', 'tiff']);
@@ -209,25 +210,10 @@ export async function addImage(k: Kernel, auth: AuthContext, chatId: string, ima
     const member = requireActiveMember(access);
     if (!isManager(member)) throw forbidden('Only the chat owner changes its images');
     if (access.chat.isPersonal && !isNotes(access.chat)) throw badRequest('A personal chat has no images');
-    const [upload] = await tx.select().from(uploads).where(eq(uploads.name, image.id)).limit(1);
+    const upload = await ownUpload(tx, image.id, auth.user.id);
     if (!upload) throw badRequest('No uploaded file with this id; upload it first');
-    if (upload.ownerId !== auth.user.id) throw forbidden('This file was uploaded by another user');
     if (!IMAGE_TYPES.has(upload.fileType)) throw badRequest(`A chat image must be an image, not ${upload.fileType}`);
-    const inserted = await tx
-      .insert(media)
-      .values({
-        id: image.id,
-        ownerId: auth.user.id,
-        fileType: upload.fileType,
-        fileSize: upload.size,
-        previewWidth: image.previewWidth ?? 100,
-        previewHeight: image.previewHeight ?? 100,
-        imageOfChatId: chatId,
-        uploadedAt: upload.createdAt,
-      })
-      .onConflictDoNothing()
-      .returning({ id: media.id });
-    if (inserted.length === 0) throw conflict('This file is already in use');
+    await insertMediaOf(tx, upload, { ...image, imageOfChatId: chatId });
     await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
     return loadChat(tx, auth.user.id, chatId, { images: true });
   });

@@ -4,6 +4,7 @@ import { hashSecret, verifySecret } from '../auth/passwords.ts';
 import { issueSession, revokeSession, revokeUserSessions, type AuthContext, type DeviceInfoInput, type UserRow } from '../auth/sessions.ts';
 import type { Executor } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import { insertMediaOf, ownUpload } from '../files/uploads.ts';
 import { deviceSessions, media, uploads, users } from '../db/schema/index.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
@@ -200,24 +201,9 @@ export interface PhotoInput {
 /** Makes one of the caller's uploads a profile photo. */
 export async function addPhoto(k: Kernel, auth: AuthContext, photo: PhotoInput): Promise<UserInfo> {
   return k.db.transaction(async (tx) => {
-    const [upload] = await tx.select().from(uploads).where(eq(uploads.name, photo.id)).limit(1);
+    const upload = await ownUpload(tx, photo.id, auth.user.id);
     if (!upload) throw notFound('No uploaded file with this id; upload it first');
-    if (upload.ownerId !== auth.user.id) throw forbidden('This file was uploaded by another user');
-    const inserted = await tx
-      .insert(media)
-      .values({
-        id: photo.id,
-        ownerId: auth.user.id,
-        fileType: upload.fileType,
-        fileSize: upload.size,
-        previewWidth: photo.previewWidth ?? 100,
-        previewHeight: photo.previewHeight ?? 100,
-        photoOfUserId: auth.user.id,
-        uploadedAt: upload.createdAt,
-      })
-      .onConflictDoNothing()
-      .returning({ id: media.id });
-    if (inserted.length === 0) throw conflict('This file is already in use');
+    await insertMediaOf(tx, upload, { ...photo, photoOfUserId: auth.user.id });
     const photos = (await photosOf(tx, [auth.user.id])).get(auth.user.id);
     return userInfo(auth.user, { full: true, photos, lastSeen: await lastSeenOf(tx, auth.user.id) });
   });

@@ -3,6 +3,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import type { Middleware } from 'openapi-fetch';
 
 type Spec = {
   paths: Record<string, Record<string, { operationId?: string; responses?: Record<string, { $ref?: string; content?: Record<string, unknown> }> }>>;
@@ -54,5 +55,17 @@ export class ContractChecker {
         `${method} ${pathTemplate} ${status}: body does not match the ${this.name} spec: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
       );
     }
+  }
+
+  /** An openapi-fetch middleware that checks every response a client receives. */
+  middleware(): Middleware {
+    return {
+      onResponse: async ({ response, schemaPath, request }) => {
+        const type = response.headers.get('content-type') ?? '';
+        const body = type.includes('application/json') ? await response.clone().json() : undefined;
+        this.check(schemaPath, request.method, response.status, body);
+        return undefined;
+      },
+    };
   }
 }

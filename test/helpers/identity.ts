@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import createClient, { type Client } from 'openapi-fetch';
 import { generate } from 'selfsigned';
 import { SMTPServer } from 'smtp-server';
 import type { paths } from '../../src/generated/identity.ts';
@@ -17,14 +17,7 @@ import type { TestContext } from './app.ts';
 export type IdentityClient = Client<paths>;
 export const identityContract = new ContractChecker('identity', specification as never);
 
-const contractMiddleware: Middleware = {
-  async onResponse({ response, schemaPath, request }) {
-    const type = response.headers.get('content-type') ?? '';
-    const body = type.includes('application/json') ? await response.clone().json() : undefined;
-    identityContract.check(schemaPath, request.method, response.status, body);
-    return undefined;
-  },
-};
+const contractMiddleware = identityContract.middleware();
 
 export function identityClient(baseUrl: string, headers: Record<string, string> = {}): IdentityClient {
   const client = createClient<paths>({ baseUrl: `${baseUrl}/_matrix/identity`, headers, redirect: 'manual' });

@@ -1,7 +1,7 @@
 // The typed messenger client a user would generate from /openapi/messenger.json
 // (openapi-fetch), with every response checked against the spec.
 import { randomUUID } from 'node:crypto';
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from '../../src/generated/messenger.ts';
 import specification from '../../src/generated/messenger.spec.json' with { type: 'json' };
 import { ContractChecker } from './contract.ts';
@@ -10,14 +10,7 @@ export type MessengerClient = Client<paths>;
 export type DeviceInfo = components['schemas']['DeviceInfo'];
 export const messengerContract = new ContractChecker('messenger', specification as never);
 
-const contractMiddleware: Middleware = {
-  async onResponse({ response, schemaPath, request }) {
-    const type = response.headers.get('content-type') ?? '';
-    const body = type.includes('application/json') ? await response.clone().json() : undefined;
-    messengerContract.check(schemaPath, request.method, response.status, body);
-    return undefined;
-  },
-};
+const contractMiddleware = messengerContract.middleware();
 
 export function messengerClient(baseUrl: string, headers: Record<string, string> = {}): MessengerClient {
   const client = createClient<paths>({ baseUrl: `${baseUrl}/api`, headers });

@@ -113,3 +113,14 @@ export async function loginDevice(baseUrl: string, user: TestUser, device: Parti
   const session = data.deviceSessions[0];
   return { token: session.accessToken, sessionId: session.id };
 }
+
+/** Opens sockets like SocketProbe.open and closes every one of them when the test ends. */
+export function socketOpener(t: { teardown(fn: () => unknown): void }): (...args: Parameters<typeof SocketProbe.open>) => Promise<SocketProbe> {
+  const probes: SocketProbe[] = [];
+  t.teardown(() => probes.forEach((probe) => probe.close()));
+  return async (...args) => {
+    const probe = await SocketProbe.open(...args);
+    probes.push(probe);
+    return probe;
+  };
+}

@@ -1,7 +1,7 @@
 // The typed Rocket.Chat-surface client a user would generate from /openapi/rocketchat.json
 // (openapi-fetch), every response checked against the spec; plus a raw call that keeps
 // the exact response text for byte-for-byte comparisons with the seeds.
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import createClient, { type Client } from 'openapi-fetch';
 import { generate } from 'otplib';
 import type { paths } from '../../src/generated/rocketchat.ts';
 import specification from '../../src/generated/rocketchat.spec.json' with { type: 'json' };
@@ -10,14 +10,7 @@ import { ContractChecker } from './contract.ts';
 export type RocketChatClient = Client<paths>;
 export const rocketchatContract = new ContractChecker('rocketchat', specification as never);
 
-const contractMiddleware: Middleware = {
-  async onResponse({ response, schemaPath, request }) {
-    const type = response.headers.get('content-type') ?? '';
-    const body = type.includes('application/json') ? await response.clone().json() : undefined;
-    rocketchatContract.check(schemaPath, request.method, response.status, body);
-    return undefined;
-  },
-};
+const contractMiddleware = rocketchatContract.middleware();
 
 export interface RocketChatCredentials {
   userId: string;

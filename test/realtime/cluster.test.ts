@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.ts';
 import { freshDatabaseUrl, testConfig } from '../helpers/app.ts';
 import { messengerClient, registerUser } from '../helpers/messenger.ts';
-import { SocketProbe } from '../helpers/realtime.ts';
+import { socketOpener } from '../helpers/realtime.ts';
 
 const url = await freshDatabaseUrl(t);
 const shared = url ? undefined : await openDatabase({});
@@ -40,13 +40,7 @@ async function startInstance(): Promise<Instance> {
 
 const one = await startInstance();
 const two = await startInstance();
-const probes: SocketProbe[] = [];
-t.teardown(() => probes.forEach((probe) => probe.close()));
-const open = async (...args: Parameters<typeof SocketProbe.open>) => {
-  const probe = await SocketProbe.open(...args);
-  probes.push(probe);
-  return probe;
-};
+const open = socketOpener(t);
 
 t.test('an event published through one instance reaches sockets on both', async (t) => {
   const alice = await registerUser(one.baseUrl);

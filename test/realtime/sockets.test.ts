@@ -3,16 +3,10 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startApp } from '../helpers/app.ts';
 import { basicAuth, messengerClient, registerUser } from '../helpers/messenger.ts';
-import { loginDevice, SocketProbe } from '../helpers/realtime.ts';
+import { loginDevice, socketOpener } from '../helpers/realtime.ts';
 
 const { app, baseUrl } = await startApp(t, { realtimePingIntervalMs: 300 });
-const probes: SocketProbe[] = [];
-t.teardown(() => probes.forEach((probe) => probe.close()));
-const open = async (...args: Parameters<typeof SocketProbe.open>) => {
-  const probe = await SocketProbe.open(...args);
-  probes.push(probe);
-  return probe;
-};
+const open = socketOpener(t);
 const publish = (userIds: number[], event: string, payload: unknown = { n: 1 }, source = 'system') =>
   app.kernel.realtime.publish({ userIds, event: { event, source, payload } });
 
