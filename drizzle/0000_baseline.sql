@@ -82,7 +82,6 @@ CREATE TABLE "chats" (
 	"is_personal" boolean NOT NULL,
 	"owner_id" integer,
 	"participants_key" text NOT NULL,
-	"last_message_id" bigint,
 	"e2e_key_id" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL

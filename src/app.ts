@@ -7,8 +7,10 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AuthCache } from './auth/auth-cache.ts';
 import { createLimiters } from './auth/rate-limits.ts';
 import type { Config } from './config.ts';
+import { installChangeNotices } from './db/change-notices.ts';
 import { openDatabase, type DatabaseHandle } from './db/client.ts';
 import { PreviewQueue } from './files/previews.ts';
 import { FileStore } from './files/store.ts';
@@ -20,6 +22,7 @@ import type { Kernel } from './kernel.ts';
 import { identityPlugin, IDENTITY_PREFIX } from './identity/plugin.ts';
 import { messengerPlugin } from './messenger/plugin.ts';
 import { rocketChatPlugin } from './rocketchat/plugin.ts';
+import { createBus } from './realtime/bus.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 
@@ -71,10 +74,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const files = new FileStore(config.dataDir);
   await files.init();
   const previews = new PreviewQueue(files, app.log);
-  const realtime = await RealtimeHub.start({ database, config, log: app.log, pushAgent: options.pushAgent });
+  await installChangeNotices(database.db);
+  const bus = createBus(database);
+  const authCache = new AuthCache(database.db);
+  let realtime: RealtimeHub;
+  try {
+    await authCache.listen(bus);
+    realtime = await RealtimeHub.start({ database, bus, config, log: app.log, pushAgent: options.pushAgent });
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
   // Sockets, pushes and previews finish before the database closes.
   app.addHook('onClose', async () => {
     await realtime.close();
+    await bus.close();
     await previews.close();
     if (!options.database) await database.close();
   });
@@ -82,6 +96,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     database,
     db: database.db,
+    authCache,
     limiters: createLimiters(database.db, config),
     files,
     previews,
@@ -101,6 +116,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await registerDocs(app);
+
+  // A request that changed state answers only after its user's cached authentications are
+  // gone, so the client's next read sees the change (other processes hear it by NOTIFY).
+  app.addHook('onSend', async (request) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    if (request.auth) authCache.forgetUser(request.auth.user.id);
+    if (request.passwordUser) authCache.forgetUser(request.passwordUser.id);
+  });
 
   // Uploaded files, by their unguessable names (the older docs call the folder /files).
   await app.register(fastifyStatic, { root: files.directory, prefix: '/uploads/', index: false, dotfiles: 'deny' });

@@ -1,5 +1,6 @@
 // What every surface shares: configuration, the database, rate limiters and files.
 import type { FastifyBaseLogger } from 'fastify';
+import type { AuthCache } from './auth/auth-cache.ts';
 import type { SecondFactorCheck } from './auth/login.ts';
 import type { Limiters } from './auth/rate-limits.ts';
 import type { Config } from './config.ts';
@@ -12,6 +13,8 @@ export interface Kernel {
   config: Config;
   database: DatabaseHandle;
   db: Database;
+  /** Access tokens resolved from memory for read requests. */
+  authCache: AuthCache;
   limiters: Limiters;
   files: FileStore;
   /** Image previews, made off the request path (the AfterUpload hook of uploads). */

@@ -1,12 +1,13 @@
 // Device sessions: one per login, identified to clients by a random access token of
 // which only the hash is stored.
-import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.ts';
-import { deviceSessions, users } from '../db/schema/index.ts';
+import { deviceSessions, media, users } from '../db/schema/index.ts';
 import { hashToken, newSecretToken } from './tokens.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof deviceSessions.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;
 
 export interface DeviceInfoInput {
   id: string;
@@ -22,6 +23,8 @@ export interface AuthContext {
   session: SessionRow;
   /** The presented access token (echoed back by `GET /api/users/me`). */
   accessToken: string;
+  /** The user's profile photos, newest first: loaded by AuthCache (read requests) only. */
+  photos?: MediaRow[];
 }
 
 declare module 'fastify' {
@@ -57,21 +60,61 @@ export async function issueSession(
 // reads from turning into writes.
 const ACTIVITY_RESOLUTION_MS = 60_000;
 
-export async function resolveAccessToken(db: Database, accessToken: string): Promise<AuthContext | undefined> {
-  const [row] = await db
-    .select({ session: deviceSessions, user: users })
-    .from(deviceSessions)
-    .innerJoin(users, eq(users.id, deviceSessions.userId))
-    .where(eq(deviceSessions.tokenHash, hashToken(accessToken)))
-    .limit(1);
+/** The session and user of a token hash (uncached; AuthCache keeps the result). */
+// Every authenticated request runs these: built once per database as prepared statements
+// (drizzle builds a query's SQL on each call otherwise; npm run bench, post message).
+const preparedQueries = new WeakMap<Database, ReturnType<typeof prepareQueries>>();
+
+function prepareQueries(db: Database) {
+  return {
+    sessionByToken: db
+      .select({ session: deviceSessions, user: users })
+      .from(deviceSessions)
+      .innerJoin(users, eq(users.id, deviceSessions.userId))
+      .where(eq(deviceSessions.tokenHash, sql.placeholder('tokenHash')))
+      .limit(1)
+      .prepare('parley_session_by_token'),
+    photosOfUser: db
+      .select()
+      .from(media)
+      .where(eq(media.photoOfUserId, sql.placeholder('userId')))
+      .orderBy(desc(media.createdAt), desc(media.id))
+      .prepare('parley_photos_of_user'),
+  };
+}
+
+function queriesOf(db: Database) {
+  let queries = preparedQueries.get(db);
+  if (!queries) preparedQueries.set(db, (queries = prepareQueries(db)));
+  return queries;
+}
+
+export async function loadAccessToken(db: Database, tokenHash: string, options: { photos?: boolean } = {}): Promise<Omit<AuthContext, 'accessToken'> | undefined> {
+  const queries = queriesOf(db);
+  const [row] = await queries.sessionByToken.execute({ tokenHash });
   if (!row) return undefined;
-  if (Date.now() - row.session.updatedAt.getTime() > ACTIVITY_RESOLUTION_MS) {
-    db.update(deviceSessions)
-      .set({ updatedAt: sql`now()` })
-      .where(and(eq(deviceSessions.id, row.session.id), lt(deviceSessions.updatedAt, sql`now() - interval '1 minute'`)))
-      .catch(() => {});
-  }
-  return { ...row, accessToken };
+  const session = refreshActivity(db, row.session);
+  if (!options.photos) return { user: row.user, session };
+  return { user: row.user, session, photos: await queries.photosOfUser.execute({ userId: row.user.id }) };
+}
+
+/**
+ * Records activity on a session last active over a minute ago, in the background; returns
+ * the session as it is now (a new object when refreshed).
+ */
+export function refreshActivity(db: Database, session: SessionRow): SessionRow {
+  if (Date.now() - session.updatedAt.getTime() <= ACTIVITY_RESOLUTION_MS) return session;
+  db.update(deviceSessions)
+    .set({ updatedAt: sql`now()` })
+    .where(and(eq(deviceSessions.id, session.id), lt(deviceSessions.updatedAt, sql`now() - interval '1 minute'`)))
+    .catch(() => {});
+  return { ...session, updatedAt: new Date() };
+}
+
+/** The token's session and user, read from the database now. */
+export async function resolveAccessToken(db: Database, accessToken: string): Promise<AuthContext | undefined> {
+  const loaded = await loadAccessToken(db, hashToken(accessToken));
+  return loaded && { ...loaded, accessToken };
 }
 
 export async function revokeSession(db: Executor, sessionId: string): Promise<void> {

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -20,6 +20,12 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
 /** Either the database or an open transaction: domain functions accept both. */
 export type Executor = Database | Transaction;
+
+/** Rows of a raw statement: postgres.js gives an array, PGlite `{ rows }`. */
+export async function queryRows<Row>(db: Executor, query: SQL): Promise<Row[]> {
+  const result = (await db.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+}
 
 export interface DatabaseHandle {
   db: Database;
@@ -50,7 +56,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 
 async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
   const client = postgres(url, { max: poolSize, onnotice: () => {} });
-  const db = drizzlePostgres({ client, schema }) as unknown as Database;
+  const db = drizzlePostgres({ client: preparing(client), schema }) as unknown as Database;
   const lockConnection = await client.reserve();
   try {
     await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
@@ -68,6 +74,34 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * The pool as drizzle sees it: every statement is a named prepared statement, so each
+ * connection parses and plans a query text once and PostgreSQL can keep its plan. Drizzle
+ * otherwise sends unnamed statements, planned on every execution (npm run bench: planning
+ * was most of PostgreSQL's CPU per post).
+ */
+type Callback = (sql: unknown) => unknown;
+type Variadic = (...args: unknown[]) => unknown;
+
+function preparing<Client extends object>(client: Client): Client {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as Variadic;
+      if (property === 'unsafe') {
+        return (query: string, parameters?: unknown[], options?: postgres.UnsafeQueryOptions) => value(query, parameters, { ...options, prepare: true });
+      }
+      // Transactions and savepoints hand their callback a client of their own: wrap it too.
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as Callback;
+          return value(...args, (sql: object) => callback(preparing(sql)));
+        };
+      }
+      return value;
+    },
+  });
 }
 
 async function openPglite(dataDir?: string): Promise<DatabaseHandle> {

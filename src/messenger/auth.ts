@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import { bearerToken, basicCredentials } from '../auth/credentials.ts';
 import { authenticatePassword } from '../auth/login.ts';
-import { resolveAccessToken, type AuthContext, type UserRow } from '../auth/sessions.ts';
+import type { AuthContext, UserRow } from '../auth/sessions.ts';
 import { unauthorized } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 
@@ -28,7 +28,7 @@ export function messengerSecurity(k: Kernel) {
   return {
     bearerAuth: async (request: FastifyRequest) => {
       const token = bearerToken(request.headers.authorization);
-      const auth = token ? await resolveAccessToken(k.db, token) : undefined;
+      const auth = token ? await k.authCache.resolveFor(request.method, token) : undefined;
       if (!auth) throw unauthorized(token ? 'Invalid or revoked access token' : 'Missing Bearer access token');
       request.auth = auth;
     },

@@ -135,6 +135,43 @@ export async function loadMessage(db: Executor, messageId: number): Promise<Mess
   return message;
 }
 
+/** A just-inserted message row (alias `alias`) as JSON: no edits, read marks or attachments yet. */
+export const newMessageJson = (alias: string) =>
+  sql.raw(`json_build_object('id', ${alias}.id, 'localId', ${alias}.local_id, 'chatId', ${alias}.chat_id, 'text', ${alias}.text,
+    'language', ${alias}.language, 'isVisible', ${alias}.is_visible, 'replyTo', ${alias}.reply_to_id,
+    'createdAt', ${isoSql(`${alias}.created_at`)}, 'updatedAt', ${isoSql(`${alias}.updated_at`)})`);
+
+/** A user (by id) as UserInfo JSON with photos. */
+export const userJson = (userId: number) => sql`(select ${sql.raw(USER_JSON)} from users u where u.id = ${userId})`;
+
+export interface NewMessageJson {
+  id: number;
+  localId: string;
+  chatId: string;
+  text: string;
+  language: string | null;
+  isVisible: boolean;
+  replyTo: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function newMessageFromJson(row: NewMessageJson, authorJson: unknown): MessageInfo {
+  const info: MessageInfo = {
+    id: Number(row.id),
+    localId: row.localId,
+    chatId: row.chatId,
+    author: userFromJson(parseJson<UserJson>(authorJson)),
+    text: row.text,
+    isVisible: row.isVisible,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.language) info.language = row.language;
+  if (row.replyTo !== null) info.replyTo = Number(row.replyTo);
+  return info;
+}
+
 /** History page: newest first, strictly older than `before` (a message id) when given. */
 export function historyPage(db: Executor, chatId: string, count: number, before?: number): Promise<MessageInfo[]> {
   return loadMessages(db, and(eq(messages.chatId, chatId), before ? lt(messages.id, before) : undefined), count);

@@ -309,7 +309,7 @@ export async function deleteChat(k: Kernel, auth: AuthContext, chatId: string): 
       ? await tx.delete(uploads).where(inArray(uploads.name, attached.map((row) => row.id))).returning({ name: uploads.name, fileType: uploads.fileType })
       : [];
     await tx.delete(messages).where(eq(messages.chatId, chatId));
-    await tx.update(chats).set({ lastMessageId: null, updatedAt: new Date() }).where(eq(chats.id, chatId));
+    await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
     await tx
       .update(chatMembers)
       .set({ isRemovedOnDevice: true })

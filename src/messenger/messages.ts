@@ -2,11 +2,11 @@
 // read marks, clearing a chat, and `notify` events that are never stored.
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { AuthContext } from '../auth/sessions.ts';
-import type { Executor, Transaction } from '../db/client.ts';
+import { queryRows, type Executor, type Transaction } from '../db/client.ts';
 import { chatMembers, chats, media, messages, readMarks, uploads } from '../db/schema/index.ts';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
+import { badRequest, conflict, forbidden, notFound, type ApiError } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
-import { historyPage, loadMessage, type MessageInfo } from './chat-views.ts';
+import { historyPage, loadMessage, newMessageFromJson, newMessageJson, parseJson, userJson, type MessageInfo, type NewMessageJson } from './chat-views.ts';
 import { chatAccess, requireActiveMember, requireMember, type Access } from './chats.ts';
 import { chatRecipients, publishChatEvent } from './events.ts';
 
@@ -92,72 +92,119 @@ export interface NewMessage {
   attachments?: AttachmentInput[];
 }
 
+interface PostOutcome {
+  is_member: boolean;
+  is_user_blocked: boolean;
+  is_personal: boolean;
+  peer_blocked: boolean;
+  reply_ok: boolean;
+  /** Null when nothing was inserted (refused, or the localId exists). */
+  message: NewMessageJson | string | null;
+  author: unknown;
+  recipients: number[] | string;
+  /** Some recipient has a web session with a push subscription in an unmuted chat. */
+  may_push: boolean;
+}
+
+/**
+ * One statement checks the caller's access, inserts the message when allowed, shows the
+ * chat again to members who removed it, and returns the recipients: no lock is taken but
+ * the unique (chat_id, local_id) index's, so posts to one chat commit in parallel (npm
+ * run bench, post message). A chat's last message is derived from messages, not stored.
+ */
+function postStatement(chatId: string, me: number, input: NewMessage) {
+  return sql`
+    with input as (
+      select ${chatId}::uuid as chat_id, ${me}::int as me, ${input.localId}::text as local_id, ${input.text ?? ''}::text as text,
+        ${input.language ?? null}::text as language, ${input.isVisible ?? true}::boolean as is_visible, ${input.replyTo ?? null}::bigint as reply_to
+    ), access as (
+      select c.is_personal, m.user_id is not null as is_member, coalesce(m.is_user_blocked, false) as is_user_blocked,
+        exists (select 1 from chat_members p where p.chat_id = c.id and p.user_id <> input.me and p.is_chat_blocked) as peer_blocked,
+        (input.reply_to is null or exists (select 1 from messages r where r.id = input.reply_to and r.chat_id = c.id)) as reply_ok
+      from input join chats c on c.id = input.chat_id
+      left join chat_members m on m.chat_id = c.id and m.user_id = input.me
+    ), inserted as (
+      insert into messages (chat_id, author_id, local_id, text, language, is_visible, reply_to_id)
+      select chat_id, me, local_id, text, language, is_visible, reply_to
+      from input, access
+      where is_member and not is_user_blocked and not (is_personal and peer_blocked) and reply_ok
+      on conflict (chat_id, local_id) do nothing
+      returning *
+    ), shown as (
+      -- The author sees the chat again; so does every member who has not blocked it.
+      -- Only rows whose flags change are written: a big chat must not rewrite every member.
+      update chat_members set is_removed_on_device = false, is_archived = is_archived and user_id <> input.me
+      from input
+      where chat_members.chat_id = input.chat_id and exists (select 1 from inserted)
+        and (user_id = input.me or not is_chat_blocked) and (is_removed_on_device or (user_id = input.me and is_archived))
+    )
+    select access.*,
+      case when inserted.id is null then null else ${newMessageJson('inserted')} end as message,
+      ${userJson(me)} as author,
+      (select coalesce(json_agg(r.user_id), '[]'::json) from chat_members r, input
+        where r.chat_id = input.chat_id and not r.is_user_blocked and not r.is_chat_blocked) as recipients,
+      exists (select 1 from input, chat_members r join device_sessions s on s.user_id = r.user_id
+        where r.chat_id = input.chat_id and not r.is_user_blocked and not r.is_chat_blocked and not r.is_muted
+          and s.transport = 'web' and s.device_token is not null) as may_push
+    from access left join inserted on true`;
+}
+
+/** Why a post inserted nothing, as the error the client gets (none: the localId exists). */
+function refusal(outcome: PostOutcome | undefined): ApiError | undefined {
+  if (!outcome) return notFound('Chat not found');
+  if (!outcome.is_member) return forbidden('You are not a member of this chat');
+  if (outcome.is_user_blocked) return forbidden('You are blocked in this chat');
+  if (outcome.is_personal && outcome.peer_blocked) return forbidden('The other participant blocked this chat');
+  if (!outcome.reply_ok) return badRequest('replyTo is not a message of this chat');
+  return undefined;
+}
+
 export async function postMessage(k: Kernel, auth: AuthContext, chatId: string, input: NewMessage): Promise<MessageInfo> {
   const me = auth.user.id;
   const attachments = input.attachments ?? [];
   if (input.text === undefined && attachments.length === 0) throw badRequest('A message needs text or attachments');
-  const result = await k.db.transaction(async (tx) => {
-    const access = await chatAccess(tx, chatId, me);
-    requireActiveMember(access);
-    await requireNotBlockedByPeer(tx, access, me);
-    if (input.localId.length < 36) throw badRequest('localId must be at least 36 characters');
-    if (!input.text && attachments.length === 0) throw badRequest('The message text is empty');
-    if (input.text && textLength(input.text) > MAX_TEXT_LENGTH) throw badRequest(`The text is longer than ${MAX_TEXT_LENGTH} characters`);
-    if (input.replyTo !== undefined) {
-      const [original] = await tx
-        .select({ id: messages.id })
-        .from(messages)
-        .where(and(eq(messages.id, input.replyTo), eq(messages.chatId, chatId)))
-        .limit(1);
-      if (!original) throw badRequest('replyTo is not a message of this chat');
-    }
-    // The unique (chat_id, local_id) constraint decides between concurrent duplicates.
-    const [inserted] = await tx
-      .insert(messages)
-      .values({
-        chatId,
-        authorId: me,
-        localId: input.localId,
-        text: input.text ?? '',
-        language: input.language,
-        isVisible: input.isVisible ?? true,
-        replyToId: input.replyTo,
-      })
-      .onConflictDoNothing({ target: [messages.chatId, messages.localId] })
-      .returning({ id: messages.id });
-    if (!inserted) {
-      const [existing] = await tx
-        .select({ id: messages.id, authorId: messages.authorId })
-        .from(messages)
-        .where(and(eq(messages.chatId, chatId), eq(messages.localId, input.localId)))
-        .limit(1);
-      if (!existing || existing.authorId !== me) throw conflict('This localId is taken by another message');
-      return { message: await loadMessage(tx, existing.id), recipients: undefined };
-    }
-    await attach(tx, me, inserted.id, attachments);
-    const message = await loadMessage(tx, inserted.id);
-    const recipients = await chatRecipients(tx, chatId);
-    // The chat row lock serializes the posts of one chat until commit: take it last
-    // (npm run bench, post message).
-    await tx.update(chats).set({ lastMessageId: inserted.id, updatedAt: new Date() }).where(eq(chats.id, chatId));
-    // The author sees the chat again; so does every member who has not blocked it. Only
-    // rows whose flags change are written: a big chat must not rewrite every member per post.
-    await tx
-      .update(chatMembers)
-      .set({ isRemovedOnDevice: false, isArchived: sql`case when ${chatMembers.userId} = ${me} then false else ${chatMembers.isArchived} end` })
-      .where(
-        and(
-          eq(chatMembers.chatId, chatId),
-          sql`(${chatMembers.userId} = ${me} or not ${chatMembers.isChatBlocked})`,
-          sql`(${chatMembers.isRemovedOnDevice} or (${chatMembers.userId} = ${me} and ${chatMembers.isArchived}))`,
-        ),
-      );
-    return { message, recipients };
-  });
-  if (result.recipients) {
-    await publishChatEvent(k, { chatId, userIds: result.recipients, event: 'message', actorId: me, payload: result.message, push: true });
+  if (input.localId.length < 36) throw badRequest('localId must be at least 36 characters');
+  if (!input.text && attachments.length === 0) throw badRequest('The message text is empty');
+  if (input.text && textLength(input.text) > MAX_TEXT_LENGTH) throw badRequest(`The text is longer than ${MAX_TEXT_LENGTH} characters`);
+
+  const post = async (db: Executor) => {
+    const [outcome] = await queryRows<PostOutcome>(db, postStatement(chatId, me, input));
+    const refused = refusal(outcome);
+    if (refused) throw refused;
+    return outcome;
+  };
+  // Attachments join the insert in one transaction; a plain post is a single statement.
+  const outcome =
+    attachments.length === 0
+      ? await post(k.db)
+      : await k.db.transaction(async (tx) => {
+          const posted = await post(tx);
+          const message = parseJson<NewMessageJson | null>(posted.message);
+          if (message) await attach(tx, me, Number(message.id), attachments);
+          return { ...posted, message: message && (await loadMessage(tx, Number(message.id))) };
+        });
+
+  if (!outcome.message) {
+    // The localId exists: the same author gets the first message back, anyone else a conflict.
+    const [existing] = await k.db
+      .select({ id: messages.id, authorId: messages.authorId })
+      .from(messages)
+      .where(and(eq(messages.chatId, chatId), eq(messages.localId, input.localId)))
+      .limit(1);
+    if (!existing || existing.authorId !== me) throw conflict('This localId is taken by another message');
+    return loadMessage(k.db, existing.id);
   }
-  return result.message;
+  const message =
+    attachments.length === 0 ? newMessageFromJson(parseJson<NewMessageJson>(outcome.message), outcome.author) : (outcome.message as MessageInfo);
+  await publishChatEvent(k, {
+    chatId,
+    userIds: parseJson<number[]>(outcome.recipients),
+    event: 'message',
+    actorId: me,
+    payload: message,
+    push: outcome.may_push,
+  });
+  return message;
 }
 
 export interface MessageChange {
@@ -262,7 +309,7 @@ export async function clearChat(k: Kernel, auth: AuthContext, chatId: string): P
       .set({ messageId: null, position: null })
       .where(sql`${media.messageId} in (select m.id from messages m where m.chat_id = ${chatId})`);
     await tx.delete(messages).where(eq(messages.chatId, chatId));
-    await tx.update(chats).set({ lastMessageId: null, updatedAt: new Date() }).where(eq(chats.id, chatId));
+    await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
     return chatRecipients(tx, chatId);
   });
   await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatCleared', actorId: me, payload: null });

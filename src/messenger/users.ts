@@ -39,8 +39,8 @@ async function lastSeenOf(db: Executor, userId: number): Promise<Date | null> {
   return row?.lastSeen ?? null;
 }
 
-async function privateUserInfo(db: Executor, user: UserRow, auth: Pick<AuthContext, 'session' | 'accessToken'>): Promise<PrivateUserInfo> {
-  const photos = (await photosOf(db, [user.id])).get(user.id);
+async function privateUserInfo(db: Executor, user: UserRow, auth: Pick<AuthContext, 'session' | 'accessToken' | 'photos'>): Promise<PrivateUserInfo> {
+  const photos = auth.photos ?? (await photosOf(db, [user.id])).get(user.id);
   return {
     info: userInfo(user, { full: true, photos, lastSeen: auth.session.updatedAt }),
     deviceSessions: [deviceSessionInfo(auth.session, auth.accessToken)],
@@ -133,6 +133,8 @@ export async function resetPassword(k: Kernel, userId: number, accountKey: strin
     await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
     await revokeUserSessions(tx, userId);
   });
+  // Not the caller's own account as far as the request knows: forget it here, not in onSend.
+  k.authCache.forgetUser(userId);
 }
 
 export async function updateDevice(k: Kernel, auth: AuthContext, deviceName: string, deviceToken: string | undefined): Promise<PrivateUserInfo> {
@@ -229,5 +231,6 @@ export async function deleteAccount(k: Kernel, userId: number): Promise<void> {
     if (!deleted) throw new ApiError(404, 'User not found');
     return owned;
   });
+  k.authCache.forgetUser(userId);
   await Promise.all(files.map((file) => k.files.remove(file.name, file.fileType)));
 }

@@ -9,20 +9,20 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { Database, DatabaseHandle } from '../db/client.ts';
 import { deviceSessions, realtimeConnections, realtimeEvents, realtimeInstances } from '../db/schema/index.ts';
-import { createBus, NOTIFY_PAYLOAD_LIMIT, type EventBus } from './bus.ts';
+import { SESSION_REVOKED_CHANNEL } from '../db/change-notices.ts';
+import { NOTIFY_PAYLOAD_LIMIT, type EventBus } from './bus.ts';
 import type { Delivery, Realtime } from './events.ts';
 import { loadVapidKeys, pushPayload, pushTargets, sendPushes, type VapidKeys } from './push.ts';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, SocketRegistry, type SocketClient } from './sockets.ts';
 
 const EVENTS_CHANNEL = 'parley_realtime';
-/** Fired by a trigger on device_sessions for every deleted (revoked) session, on commit. */
-const REVOKED_CHANNEL = 'parley_session_revoked';
-const TRIGGER_LOCK_ID = 7_310_443;
 /** Events stored for the by-reference path are kept this long for slow listeners. */
 const STORED_EVENT_TTL = sql`interval '10 minutes'`;
 
 export interface HubOptions {
   database: DatabaseHandle;
+  /** The process's bus (its owner closes it after the hub); the change-notice triggers are installed. */
+  bus: EventBus;
   config: Config;
   log: FastifyBaseLogger;
   /** An https.Agent for the push services (tests trust their own certificate). */
@@ -46,18 +46,13 @@ export class RealtimeHub implements Realtime {
 
   private constructor(private readonly options: HubOptions) {
     this.db = options.database.db;
-    this.bus = createBus(options.database);
+    this.bus = options.bus;
     this.pingIntervalMs = options.config.realtimePingIntervalMs;
   }
 
   static async start(options: HubOptions): Promise<RealtimeHub> {
     const hub = new RealtimeHub(options);
-    try {
-      await hub.init();
-    } catch (error) {
-      await hub.bus.close();
-      throw error;
-    }
+    await hub.init();
     return hub;
   }
 
@@ -67,11 +62,10 @@ export class RealtimeHub implements Realtime {
 
   private async init() {
     this.vapidKeys = await loadVapidKeys(this.db);
-    await installRevocationTrigger(this.db);
     await this.db.insert(realtimeInstances).values({ id: this.instanceId }).onConflictDoNothing();
     await this.bus.listen(EVENTS_CHANNEL, (text) => this.enqueue(text));
     await this.bus.listen(
-      REVOKED_CHANNEL,
+      SESSION_REVOKED_CHANNEL,
       (sessionId) => this.sockets.closeSessions([sessionId], CLOSE_POLICY_VIOLATION, 'Session revoked'),
       // Revocations may have been missed while the listening connection was down.
       () => this.track(this.revalidateSessions()),
@@ -94,7 +88,7 @@ export class RealtimeHub implements Realtime {
         await this.bus.notify(EVENTS_CHANNEL, JSON.stringify({ r: stored.id } satisfies Envelope));
       }
     }
-    if (normalized.webSocket === false || normalized.push || normalized.event.event === 'message') {
+    if (normalized.webSocket === false || normalized.push) {
       this.track(this.push(normalized));
     }
   }
@@ -136,7 +130,6 @@ export class RealtimeHub implements Realtime {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    await this.bus.close();
     this.closeSockets();
     await this.chain;
     await Promise.allSettled([...this.pending]);
@@ -248,22 +241,4 @@ export class RealtimeHub implements Realtime {
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
   }
-}
-
-/**
- * Every way a session ends (logout, password reset, account deletion, any surface)
- * deletes its row; this trigger tells every process on commit, so sockets close at once.
- */
-async function installRevocationTrigger(db: Database) {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${TRIGGER_LOCK_ID})`);
-    await tx.execute(
-      sql.raw(`create or replace function parley_session_revoked() returns trigger language plpgsql as $$
-        begin perform pg_notify('${REVOKED_CHANNEL}', old.id::text); return old; end $$`),
-    );
-    await tx.execute(
-      sql.raw(`create or replace trigger device_sessions_revoked after delete on device_sessions
-        for each row execute function parley_session_revoked()`),
-    );
-  });
 }

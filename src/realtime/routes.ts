@@ -4,7 +4,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearerToken } from '../auth/credentials.ts';
-import { resolveAccessToken, type AuthContext } from '../auth/sessions.ts';
+import type { AuthContext } from '../auth/sessions.ts';
 import { constantTimeEqual } from '../auth/tokens.ts';
 import type { Kernel } from '../kernel.ts';
 import type { RealtimeHub } from './hub.ts';
@@ -38,7 +38,7 @@ export async function realtimeRoutes(app: FastifyInstance, { kernel: k, hub }: {
         const query = request.query.token;
         const token = bearerToken(request.headers.authorization) ?? (typeof query === 'string' && query ? query : undefined);
         if (!token || !UUID.test(sessionId)) return;
-        const auth = await resolveAccessToken(k.db, token);
+        const auth = await k.authCache.resolve(token);
         if (auth && constantTimeEqual(auth.session.id, sessionId.toLowerCase())) request[SOCKET_AUTH] = auth;
       },
     },

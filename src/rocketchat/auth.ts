@@ -1,7 +1,7 @@
 // X-User-Id + X-Auth-Token: the messenger's device sessions, resolved before validation
 // (Rocket.Chat authenticates first), with the user id bound to the token.
 import type { FastifyRequest } from 'fastify';
-import { resolveAccessToken, type AuthContext } from '../auth/sessions.ts';
+import type { AuthContext } from '../auth/sessions.ts';
 import { constantTimeEqual } from '../auth/tokens.ts';
 import type { Kernel } from '../kernel.ts';
 import { notLoggedIn } from './errors.ts';
@@ -16,7 +16,7 @@ export async function resolveRocketChatAuth(k: Kernel, request: FastifyRequest):
   const token = header(request, 'x-auth-token');
   const userId = header(request, 'x-user-id');
   if (!token || !userId) return;
-  const auth = await resolveAccessToken(k.db, token);
+  const auth = await k.authCache.resolveFor(request.method, token);
   if (auth && constantTimeEqual(String(auth.user.id), userId.trim())) request.auth = auth;
 }
 

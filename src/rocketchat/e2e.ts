@@ -221,6 +221,7 @@ export async function resetUserKeys(k: Kernel, userId: number, actorId: number):
     await revokeUserSessions(tx, userId);
     return rooms.map((room) => room.chatId);
   });
+  k.authCache.forgetUser(userId);
   await publishTo(k, [userId], 'forceLogout', actorId, { reason: 'e2e-key-reset' });
   const members = await membersOf(k.db, rids);
   for (const rid of rids) {

@@ -218,4 +218,5 @@ export async function resetTotp(k: Kernel, userId: number): Promise<void> {
     const removed = await tx.delete(totpEnrolments).where(eq(totpEnrolments.userId, userId)).returning({ userId: totpEnrolments.userId });
     if (removed.length > 0) await revokeUserSessions(tx, userId);
   });
+  k.authCache.forgetUser(userId);
 }

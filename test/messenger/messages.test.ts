@@ -2,6 +2,7 @@
 // soft delete, read marks, clearing, notify — and what gets published for each.
 import t from 'tap';
 import { startApp } from '../helpers/app.ts';
+import { loginDevice } from '../helpers/realtime.ts';
 import { createChat, localId, post, recordEvents, upload, users } from './chat-fixtures.ts';
 
 const testApp = await startApp(t);
@@ -27,8 +28,18 @@ t.test('post: echoed back, one message event per participant, author included', 
   t.equal(published.length, 1, 'published once');
   t.same(sorted(published[0].userIds), sorted([ann.id, bob.id, cat.id]), 'every participant, the author too');
   t.equal(published[0].event.source, String(ann.id));
-  t.equal(published[0].push, true, 'push for sessions without a socket');
+  t.equal(published[0].push, false, 'no participant has a Web Push subscription: no push lookup');
   t.same(published[0].event.payload, posted.data, 'the payload is the MessageInfo');
+
+  // Once a member's browser session is subscribed, posts ask for push (to sessions without a socket).
+  await loginDevice(baseUrl, cat, { transport: 'web', token: JSON.stringify({ endpoint: 'https://push.invalid/x', keys: { p256dh: 'k', auth: 'a' } }) });
+  events.clear();
+  await post(bob, group.id, 'Anyone?');
+  t.equal(events.of(group.id, 'message')[0]?.push, true, 'a subscribed member: push');
+  await cat.api.PUT('/chats/{chatId}/settings', { params: { path: { chatId: group.id } }, body: { isMuted: true } });
+  events.clear();
+  await post(bob, group.id, 'Muted?');
+  t.equal(events.of(group.id, 'message')[0]?.push, false, 'the subscribed member muted the chat: no push');
 });
 
 t.test('localId: the same localId twice is one message, also concurrently', async (t) => {

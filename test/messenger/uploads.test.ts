@@ -80,6 +80,7 @@ t.test('profile photos', async (t) => {
   const other = await registerUser(baseUrl);
   const fileName = (await upload(user, new Uint8Array(100), 'image/png')).data!;
   const id = fileName.split('.')[0];
+  t.equal((await user.api.GET('/users/me')).data?.info.photos, undefined, 'no photo yet');
 
   const added = await user.api.POST('/users/me/photos', { body: { photo: { id, fileType: 'png', fileSize: 100 } } });
   t.equal(added.response.status, 200);
@@ -87,6 +88,7 @@ t.test('profile photos', async (t) => {
     added.data?.photos?.map((p) => [p.id, p.fileType, p.fileSize]),
     [[id, 'png', 100]],
   );
+  t.same((await user.api.GET('/users/me')).data?.info.photos?.map((p) => p.id), [id], 'my profile shows it at once');
   const shown = await other.api.GET('/users/{id}', { params: { path: { id: user.id } } });
   t.equal(shown.data?.photos?.[0].id, id, 'others see the photo');
   t.equal((await user.api.POST('/users/me/photos', { body: { photo: { id, fileType: 'png', fileSize: 100 } } })).response.status, 409, 'already a photo');

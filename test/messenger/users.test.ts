@@ -93,6 +93,7 @@ t.test('tokens: missing, invalid, revoked by logout', async (t) => {
   t.equal(fake.response.status, 401, 'invalid token');
   t.equal(fake.error?.error, true);
 
+  t.equal((await user.api.GET('/users/me')).response.status, 200, 'the token works (and is now cached)');
   const logout = await user.api.POST('/users/me/logout');
   t.equal(logout.response.status, 200);
   t.equal((await user.api.GET('/users/me')).response.status, 401, 'revoked token');
@@ -100,12 +101,14 @@ t.test('tokens: missing, invalid, revoked by logout', async (t) => {
 
 t.test('update profile and device', async (t) => {
   const user = await registerUser(baseUrl, { name: 'Old Name' });
+  t.equal((await user.api.GET('/users/me')).data?.info.name, 'Old Name');
   const updated = await user.api.PUT('/users/me', { body: { name: 'New Name', about: 'Hello there', language: 'en' } });
   t.equal(updated.response.status, 200);
   t.equal(updated.data?.name, 'New Name');
   t.equal(updated.data?.about, 'Hello there');
   t.equal(updated.data?.id, user.id, 'id unchanged');
   t.equal(updated.data?.username, user.username, 'username unchanged');
+  t.equal((await user.api.GET('/users/me')).data?.info.name, 'New Name', 'the next read sees the change');
   const cleared = await user.api.PUT('/users/me', { body: { language: '' } });
   t.equal(cleared.data?.language, undefined, 'an empty language clears it');
   t.equal((await user.api.PUT('/users/me', { body: { language: 'not a language!' } })).response.status, 400);
@@ -117,6 +120,7 @@ t.test('update profile and device', async (t) => {
   t.equal(device.response.status, 200);
   t.equal(device.data?.deviceSessions[0].deviceInfo.name, 'My laptop');
   t.equal(device.data?.deviceSessions[0].deviceInfo.token, 'push-token');
+  t.equal((await user.api.GET('/users/me')).data?.deviceSessions[0].deviceInfo.name, 'My laptop', 'the next read sees the device');
   const secondApi = messengerClient(baseUrl, { authorization: `Bearer ${second.data!.deviceSessions[0].accessToken}` });
   t.equal((await secondApi.GET('/users/me')).data?.deviceSessions[0].deviceInfo.name, 'second', 'the other session is unaffected');
 });
@@ -131,13 +135,14 @@ t.test('change password (seed path and newer path)', async (t) => {
   const other = await messengerClient(baseUrl, { authorization: basicAuth(user.username, 'password1') }).POST('/users/login', {
     body: { deviceInfo: deviceInfo() },
   });
+  const otherApi = messengerClient(baseUrl, { authorization: `Bearer ${other.data!.deviceSessions[0].accessToken}` });
+  t.equal((await otherApi.GET('/users/me')).response.status, 200, 'the other session works before');
   t.equal((await user.api.PUT('/users/me/changePassword', { body: { oldPassword: 'password1', newPassword: 'password2' } })).response.status, 200);
   const login = (password: string) =>
     messengerClient(baseUrl, { authorization: basicAuth(user.username, password) }).POST('/users/login', { body: { deviceInfo: deviceInfo() } });
   t.equal((await login('password1')).response.status, 401, 'old password stops working');
   t.equal((await login('password2')).response.status, 200, 'new password works');
   t.equal((await user.api.GET('/users/me')).response.status, 200, 'the session that changed it stays');
-  const otherApi = messengerClient(baseUrl, { authorization: `Bearer ${other.data!.deviceSessions[0].accessToken}` });
   t.equal((await otherApi.GET('/users/me')).response.status, 401, 'other sessions end');
 
   t.equal((await user.api.PUT('/users/me/password', { body: { currentPassword: 'password2', newPassword: 'password3' } })).response.status, 200);
@@ -157,6 +162,7 @@ t.test('account key and password reset', async (t) => {
   t.equal((await user.api.PUT('/users/me/setAccountKey', { body: { password: 'password1', accountKey: 'short' } })).response.status, 400);
   t.equal((await user.api.PUT('/users/me/setAccountKey', { body: { password: 'password1', accountKey: key } })).response.status, 200);
 
+  t.equal((await user.api.GET('/users/me')).response.status, 200, 'the session works before the reset');
   const wrongKey = await reset('w'.repeat(30));
   t.equal(wrongKey.response.status, 403);
   t.equal(wrongKey.error?.error, true);

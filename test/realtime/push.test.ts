@@ -113,7 +113,7 @@ t.test('a message reaches a web session without a socket as an encrypted, VAPID-
   const author = await registerUser(baseUrl);
   const chatId = await chatWith([user.id, author.id]);
   const event = { event: 'message', source: String(author.id), payload: { id: 1, chatId, text: 'Hey' } };
-  await app.kernel.realtime.publish({ userIds: [user.id, author.id], event, chatId });
+  await app.kernel.realtime.publish({ userIds: [user.id, author.id], event, chatId, push: true });
   const [push] = await arrival(browser);
   t.same(decrypt(browser, push), event, 'the decrypted push is the socket frame');
   t.equal(push.headers['content-encoding'], 'aes128gcm');
@@ -140,7 +140,7 @@ t.test('no push while the session has a socket; muted chats and other events get
   const socket = await SocketProbe.open(baseUrl, session.sessionId, session.token);
   probes.push(socket);
   await presence(session.sessionId, true);
-  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: { text: 'live' } }, chatId });
+  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: { text: 'live' } }, chatId, push: true });
   await socket.event('message');
   await hub.drain();
   t.equal(arrivals(browser).length, 0, 'delivered over the socket, so no push');
@@ -149,7 +149,7 @@ t.test('no push while the session has a socket; muted chats and other events get
   await socket.waitClosed();
   await presence(session.sessionId, false);
   const mutedChat = await chatWith([user.id], [user.id]);
-  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: { text: 'muted' } }, chatId: mutedChat });
+  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: { text: 'muted' } }, chatId: mutedChat, push: true });
   await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'chatUpdate', source: 'system', payload: {} }, chatId });
   await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'auxiliary', source: 'system', payload: { name: 'muted' } }, chatId: mutedChat, push: true });
   await hub.drain();
@@ -174,14 +174,14 @@ t.test('push-only deliveries skip sockets and reach every web session', async (t
 t.test('a big event is pushed as a short stand-in', async (t) => {
   const { user, browser } = await webUser();
   const chatId = await chatWith([user.id]);
-  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: '5', payload: { text: 'z'.repeat(10_000) } }, chatId });
+  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: '5', payload: { text: 'z'.repeat(10_000) } }, chatId, push: true });
   const [push] = await arrival(browser);
   t.same(decrypt(browser, push), { event: 'message', source: '5', chatId, truncated: true });
 });
 
 t.test('a subscription the push service calls gone is cleared', async (t) => {
   const { user, browser, session } = await webUser(true);
-  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: {} } });
+  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: {} }, push: true });
   await arrival(browser);
   await hub.drain();
   const me = await messengerClient(baseUrl, { authorization: `Bearer ${session.token}` }).GET('/users/me');
@@ -196,7 +196,7 @@ t.test('sessions whose token is not a usable subscription are skipped', async (t
     await loginDevice(baseUrl, user, { ...deviceInfo(), transport: 'web', token });
   }
   const before = received.length;
-  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: {} } });
+  await app.kernel.realtime.publish({ userIds: [user.id], event: { event: 'message', source: 'system', payload: {} }, push: true });
   await hub.drain();
   t.equal(received.length, before, 'nothing sent to plain-http or malformed subscriptions');
 });

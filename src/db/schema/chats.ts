@@ -32,7 +32,6 @@ export const chats = pgTable(
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     /** Sorted participant ids joined by ",": finds an existing chat of the same people. */
     participantsKey: text('participants_key').notNull(),
-    lastMessageId: bigint('last_message_id', { mode: 'number' }),
     /** Rocket.Chat `e2eKeyId` of the room; set once. */
     e2eKeyId: text('e2e_key_id'),
     createdAt: createdAt(),
