@@ -1,6 +1,7 @@
 // 3PID associations: bind (signed, delivering pending invites to the homeserver),
 // unbind with either proof, and the v1 and hashed v2 lookups.
 import { and, eq, gte, inArray, isNull, lte, or } from 'drizzle-orm';
+import { equalsAnyText } from '../db/client.ts';
 import { identityAssociations, identityEphemeralKeys, identityInvites } from '../db/schema/index.ts';
 import { invalidParam, matrixError } from './errors.ts';
 import { FederationRefusedError, serverOfMxid } from './federation.ts';
@@ -159,7 +160,7 @@ async function mxidsOf(s: IdentityService, pairs: Array<[string, string]>): Prom
     .from(identityAssociations)
     .where(
       and(
-        or(...[...byMedium].map(([medium, addresses]) => and(eq(identityAssociations.medium, medium), inArray(identityAssociations.address, addresses)))),
+        or(...[...byMedium].map(([medium, addresses]) => and(eq(identityAssociations.medium, medium), equalsAnyText(identityAssociations.address, addresses)))),
         live(Date.now()),
       ),
     );
@@ -194,7 +195,7 @@ export async function hashedLookup(s: IdentityService, algorithm: string, pepper
     const rows = await s.k.db
       .select({ lookupHash: identityAssociations.lookupHash, mxid: identityAssociations.mxid })
       .from(identityAssociations)
-      .where(and(inArray(identityAssociations.lookupHash, addresses), live(Date.now())));
+      .where(and(equalsAnyText(identityAssociations.lookupHash, addresses), live(Date.now())));
     for (const row of rows) mappings[row.lookupHash] = row.mxid;
     return { mappings };
   }
