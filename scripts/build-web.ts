@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const webDir = path.join(root, 'web');
@@ -34,6 +33,8 @@ export async function isWebStale(): Promise<boolean> {
 export async function buildWeb({ force = false, quiet = false } = {}): Promise<boolean> {
   if (!force && !(await isWebStale())) return false;
   const scratch = path.join(webDir, `.dist-${process.pid}`);
+  // Loaded only to build: the staleness check (every npm start) stays quick.
+  const { build } = await import('vite');
   await build({
     configFile: false,
     root: webDir,

@@ -17,7 +17,9 @@ import { FileStore } from './files/store.ts';
 import { renderFrameworkError } from './http/framework-errors.ts';
 import { webClient } from './http/web-client.ts';
 import surfaces from './generated/surfaces.json' with { type: 'json' };
+import identitySpec from './generated/identity.spec.json' with { type: 'json' };
 import messengerSpec from './generated/messenger.spec.json' with { type: 'json' };
+import rocketChatSpec from './generated/rocketchat.spec.json' with { type: 'json' };
 import type { Kernel } from './kernel.ts';
 import { identityPlugin, IDENTITY_PREFIX } from './identity/plugin.ts';
 import { messengerPlugin } from './messenger/plugin.ts';
@@ -142,11 +144,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
 /** `/openapi/<surface>.json` for client generators, and an explorer at `/docs` listing every surface. */
 async function registerDocs(app: FastifyInstance) {
-  const specs = new Map<string, unknown>();
-  for (const surface of surfaces) {
-    const { default: spec } = await import(`./generated/${surface}.spec.json`, { with: { type: 'json' } });
-    specs.set(surface, spec);
-  }
+  const specs = new Map<string, unknown>([
+    ['messenger', messengerSpec],
+    ['rocketchat', rocketChatSpec],
+    ['identity', identitySpec],
+  ]);
   app.get<{ Params: { surface: string } }>('/openapi/:surface', { schema: { hide: true } }, async (request, reply) => {
     const spec = specs.get(path.basename(request.params.surface, '.json'));
     if (!spec || !request.params.surface.endsWith('.json')) return reply.code(404).send({ error: true, reason: 'No such specification' });

@@ -1,6 +1,6 @@
 // Every environment variable Parley reads, parsed and typed in one place.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from './paths.ts';
 
 export interface Config {
   port: number;
@@ -94,7 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: {
       smtpUrl: env.SMTP_URL || undefined,
       from: env.MAIL_FROM || 'Parley <noreply@localhost>',
-      templatesDir: path.resolve(env.TEMPLATES_DIR || path.join(path.dirname(fileURLToPath(import.meta.url)), '../templates')),
+      templatesDir: path.resolve(env.TEMPLATES_DIR || path.join(projectRoot, 'templates')),
       brand: env.EMAIL_BRAND || 'matrix-org',
     },
     identity: {

@@ -13,15 +13,18 @@ export interface Child {
   process: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  group: boolean;
 }
 
 const children = new Set<Child>();
 
-export function start(name: string, command: string, args: string[], options: { env?: Record<string, string>; stdin?: boolean } = {}): Child {
+export function start(name: string, command: string, args: string[], options: { env?: Record<string, string>; stdin?: boolean; group?: boolean } = {}): Child {
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...options.env },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    // Its own process group: stopping `npm start` stops the server npm started too.
+    detached: options.group ?? false,
   });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -31,7 +34,7 @@ export function start(name: string, command: string, args: string[], options: { 
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const entry: Child = { name, process: child, output: () => output, exited };
+  const entry: Child = { name, process: child, output: () => output, exited, group: options.group ?? false };
   children.add(entry);
   void exited.then(() => children.delete(entry));
   return entry;
@@ -58,8 +61,9 @@ export async function runWorker<T>(name: string, script: string, config: unknown
 
 export async function stop(child: Child, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  child.process.kill(signal);
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
+  const kill = (sig: NodeJS.Signals) => (child.group && child.process.pid ? process.kill(-child.process.pid, sig) : child.process.kill(sig));
+  kill(signal);
+  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   await child.exited;
   clearTimeout(timer);
 }

@@ -2,7 +2,6 @@
 // through postgres.js; migrations from drizzle/ are applied when it opens.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -14,6 +13,8 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { seedFromTemplate } from './pglite-template.ts';
+import { migrationsFolder } from '../paths.ts';
 
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -54,7 +55,6 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 // Any constant shared by all Parley processes: serializes start-up migrations.
 const MIGRATION_LOCK_ID = 7_310_442;
 
@@ -118,7 +118,12 @@ async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   if (dataDir) {
     await mkdir(dataDir, { recursive: true });
     unlock = await lockDataDir(dataDir);
-    pglite = new PGlite(path.join(dataDir, 'pgdata'));
+    const pgdata = path.join(dataDir, 'pgdata');
+    await seedFromTemplate(pgdata, migrationsFolder).catch(async (error: unknown) => {
+      await unlock();
+      throw error;
+    });
+    pglite = new PGlite(pgdata);
   } else {
     pglite = new PGlite();
   }

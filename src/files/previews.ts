@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { FileStore } from './store.ts';
 import type { UploadRow } from './uploads.ts';
 
@@ -64,6 +63,8 @@ export class PreviewQueue {
     // Written aside and renamed: a reader never sees half a preview.
     const temporary = path.join(this.files.directory, `.${randomUUID()}.part`);
     try {
+      // Loaded on the first image, not at start-up (npm run bench, cold start).
+      const { default: sharp } = await import('sharp');
       await sharp(source)
         .rotate()
         .resize(PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })

@@ -2,11 +2,11 @@
 // (wildcard off), so /api, /ws, /uploads … keep their own routes and not-found handlers.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { projectRoot } from '../paths.ts';
 
-export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+export const webDist = path.join(projectRoot, 'web/dist');
 
 export async function webClient(app: FastifyInstance, { root = webDist }: { root?: string } = {}) {
   if (!existsSync(path.join(root, 'index.html'))) {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
 
 export interface RawMessage {
@@ -16,29 +16,36 @@ export interface RawMessage {
 }
 
 export class Mailer {
-  private readonly transport?: Transporter;
+  private transport?: Promise<Transporter>;
   readonly outbox: string;
 
   constructor(
-    config: Pick<Config, 'mail' | 'dataDir'>,
+    private readonly config: Pick<Config, 'mail' | 'dataDir'>,
     private readonly log: FastifyBaseLogger,
   ) {
     this.outbox = path.join(config.dataDir, 'outbox');
-    if (config.mail.smtpUrl) this.transport = nodemailer.createTransport(config.mail.smtpUrl);
+  }
+
+  /** The SMTP transport, made (and nodemailer loaded) on the first mail, not at start-up. */
+  private smtp(smtpUrl: string): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+    return this.transport;
   }
 
   async sendRaw(message: RawMessage): Promise<void> {
-    if (!this.transport) {
+    const smtpUrl = this.config.mail.smtpUrl;
+    if (!smtpUrl) {
       await mkdir(this.outbox, { recursive: true });
       const file = path.join(this.outbox, `${Date.now()}-${randomBytes(4).toString('hex')}.eml`);
       await writeFile(file, message.raw);
       this.log.info({ file, to: message.to }, 'mail written to the outbox (no SMTP_URL)');
       return;
     }
-    await this.transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: message.raw });
+    const transport = await this.smtp(smtpUrl);
+    await transport.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: message.raw });
   }
 
   close(): void {
-    this.transport?.close();
+    void this.transport?.then((transport) => transport.close()).catch(() => {});
   }
 }

@@ -1,5 +1,5 @@
-// The real server as a child process (`node --import tsx src/main.ts`), for tests that
-// signal, kill and restart it.
+// The real server as a child process (`node --import tsx src/main.ts`, or `npm start`),
+// for tests that signal, kill and restart it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,23 +24,37 @@ export interface Child {
   baseUrl: string;
   output: () => string;
   exited: Promise<number | null>;
+  /** Signals the server (and, for npm start, npm with it). */
+  signal(name: NodeJS.Signals): void;
 }
 
-export function startServer(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** The server from source; `npmStart` runs what a user runs instead (the build if stale, then the bundle). */
+export function startServer(env: Record<string, string>, { npmStart = false } = {}): Child {
+  const [command, args] = npmStart ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // npm starts the server as its own child: signals go to the whole group.
+    detached: npmStart,
   });
   let output = '';
   child.stdout!.on('data', (c) => (output += c));
   child.stderr!.on('data', (c) => (output += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, baseUrl: `http://127.0.0.1:${env.PORT}`, output: () => output, exited };
+  const signal = (name: NodeJS.Signals) => {
+    if (!npmStart || !child.pid) return void child.kill(name);
+    try {
+      process.kill(-child.pid, name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // the group is already gone
+    }
+  };
+  return { process: child, baseUrl: `http://127.0.0.1:${env.PORT}`, output: () => output, exited, signal };
 }
 
-export async function ready(child: Child, what = 'server'): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+export async function ready(child: Child, what = 'server', timeoutMs = 30_000): Promise<void> {
+  for (let i = 0; i < timeoutMs / 100; i++) {
     if (child.process.exitCode !== null) throw new Error(`${what} exited: ${child.output()}`);
     const ok = await rawRequest(child.baseUrl, { method: 'GET', path: '/readyz' }).then((r) => r.status === 200, () => false);
     if (ok) return;
@@ -57,10 +71,8 @@ export async function tempDir(t: { teardown(fn: () => unknown): void }): Promise
 
 export function stopOnTeardown(t: { teardown(fn: () => unknown): void }, child: Child) {
   t.teardown(async () => {
-    if (child.process.exitCode === null) {
-      child.process.kill('SIGKILL');
-      await child.exited;
-    }
+    child.signal('SIGKILL');
+    if (child.process.exitCode === null && child.process.signalCode === null) await child.exited;
   });
 }
 

@@ -1,0 +1,64 @@
+// `npm run build` (and npm start, first): whatever is stale of the browser client
+// (web/dist), the server bundle (dist/server/main.mjs, run by npm start without a
+// TypeScript loader) and the PGlite template (dist/pgdata-template). `--force` rebuilds all.
+import { existsSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { buildWeb } from './build-web.ts';
+import { buildTemplate, isTemplateCurrent } from '../src/db/pglite-template.ts';
+import { migrationsFolder, projectRoot } from '../src/paths.ts';
+
+export const serverBundle = path.join(projectRoot, 'dist/server/main.mjs');
+
+async function newestMtime(...entries: string[]): Promise<number> {
+  let newest = 0;
+  const visit = async (entry: string) => {
+    const info = await stat(entry);
+    if (!info.isDirectory()) return void (newest = Math.max(newest, info.mtimeMs));
+    for (const child of await readdir(entry)) await visit(path.join(entry, child));
+  };
+  for (const entry of entries) await visit(path.join(projectRoot, entry));
+  return newest;
+}
+
+async function isServerStale(): Promise<boolean> {
+  if (!existsSync(serverBundle)) return true;
+  return (await stat(serverBundle)).mtimeMs < (await newestMtime('src', 'package-lock.json'));
+}
+
+/** One ESM file of src/ with the packages left to node_modules (PGlite finds its WebAssembly there). */
+async function buildServer(): Promise<void> {
+  const { build } = await import('esbuild');
+  await rm(path.dirname(serverBundle), { recursive: true, force: true });
+  await build({
+    entryPoints: [path.join(projectRoot, 'src/main.ts')],
+    outdir: path.dirname(serverBundle),
+    outExtension: { '.js': '.mjs' },
+    // src/app.ts and what it imports are a chunk of their own, loaded while the database opens.
+    splitting: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+
+export async function buildAll({ force = false } = {}): Promise<string[]> {
+  const built: string[] = [];
+  if (await buildWeb({ force, quiet: true })) built.push('web/dist');
+  if (force || (await isServerStale())) {
+    await buildServer();
+    built.push('dist/server');
+  }
+  if (force || !(await isTemplateCurrent(migrationsFolder))) {
+    await buildTemplate(migrationsFolder);
+    built.push('dist/pgdata-template');
+  }
+  return built;
+}
+
+const built = await buildAll({ force: process.argv.includes('--force') });
+console.log(built.length ? `built ${built.join(', ')}` : 'web/dist, dist/server and dist/pgdata-template are up to date');
