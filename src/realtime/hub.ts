@@ -29,7 +29,8 @@ export interface HubOptions {
   pushAgent?: Agent;
 }
 
-type Envelope = { d: Delivery } | { r: number };
+/** `o`: the publishing process, which has delivered to its own sockets already. */
+type Envelope = { d: Delivery; o?: string } | { r: number; o?: string };
 
 export class RealtimeHub implements Realtime {
   readonly instanceId = randomUUID();
@@ -80,12 +81,15 @@ export class RealtimeHub implements Realtime {
     if (userIds.length === 0) return;
     const normalized: Delivery = { ...delivery, userIds };
     if (normalized.webSocket !== false) {
-      const text = JSON.stringify({ d: normalized } satisfies Envelope);
+      // This process's sockets get it now, in publish order; the other processes through
+      // the bus, which skips it here (npm run bench, fan-out: no NOTIFY round trip locally).
+      this.chain = this.chain.then(() => this.deliver(normalized)).catch((error) => this.log.error({ err: error }, 'realtime delivery failed'));
+      const text = JSON.stringify({ d: normalized, o: this.instanceId } satisfies Envelope);
       if (Buffer.byteLength(text) <= NOTIFY_PAYLOAD_LIMIT) {
         await this.bus.notify(EVENTS_CHANNEL, text);
       } else {
         const [stored] = await this.db.insert(realtimeEvents).values({ body: text }).returning({ id: realtimeEvents.id });
-        await this.bus.notify(EVENTS_CHANNEL, JSON.stringify({ r: stored.id } satisfies Envelope));
+        await this.bus.notify(EVENTS_CHANNEL, JSON.stringify({ r: stored.id, o: this.instanceId } satisfies Envelope));
       }
     }
     if (normalized.webSocket === false || normalized.push) {
@@ -160,13 +164,18 @@ export class RealtimeHub implements Realtime {
   private async receive(text: string) {
     if (this.closed) return;
     let envelope = JSON.parse(text) as Envelope;
+    if (envelope.o === this.instanceId) return;
     if ('r' in envelope) {
       const [stored] = await this.db.select({ body: realtimeEvents.body }).from(realtimeEvents).where(eq(realtimeEvents.id, envelope.r)).limit(1);
       if (!stored) return this.log.warn({ id: envelope.r }, 'stored realtime event is gone');
       envelope = JSON.parse(stored.body) as Envelope;
       if (!('d' in envelope)) return;
     }
-    const { event, userIds } = envelope.d;
+    await this.deliver(envelope.d);
+  }
+
+  private async deliver({ event, userIds }: Delivery) {
+    if (this.closed) return;
     // Serialized once per process, whatever the number of sockets.
     const frame = Buffer.from(JSON.stringify({ event: event.event, source: event.source, payload: event.payload ?? null }));
     await this.sockets.deliver(userIds, frame);
