@@ -84,15 +84,16 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
   };
 }
 
-/**
- * The pool as drizzle sees it: every statement is a named prepared statement, so each
- * connection parses and plans a query text once and PostgreSQL can keep its plan. Drizzle
- * otherwise sends unnamed statements, planned on every execution (npm run bench: planning
- * was most of PostgreSQL's CPU per post).
- */
 type Callback = (sql: unknown) => unknown;
 type Variadic = (...args: unknown[]) => unknown;
 
+/**
+ * The pool as drizzle sees it: every statement is a named prepared statement, so each
+ * connection parses and plans a query text once and PostgreSQL can keep its plan. Drizzle
+ * otherwise sends unnamed statements, planned on every execution (npm run bench, post
+ * message: 450 → 714 req/s). postgres.js recycles connections every 30–60 minutes, which
+ * bounds how many statements a backend keeps.
+ */
 function preparing<Client extends object>(client: Client): Client {
   return new Proxy(client, {
     get(target, property, receiver) {
