@@ -4,29 +4,27 @@ import { existsSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../src/paths.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const webDir = path.join(root, 'web');
+export const webDir = path.join(projectRoot, 'web');
 export const webDist = path.join(webDir, 'dist');
 
-/** Newest modification time among the client's sources (web/index.html, web/src/**). */
-async function newestSource(): Promise<number> {
-  let newest = (await stat(path.join(webDir, 'index.html'))).mtimeMs;
-  const walk = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else newest = Math.max(newest, (await stat(full)).mtimeMs);
-    }
+/** Newest modification time among these files and everything under these folders (paths from the project root). */
+export async function newestMtime(...entries: string[]): Promise<number> {
+  let newest = 0;
+  const visit = async (entry: string) => {
+    const info = await stat(entry);
+    if (!info.isDirectory()) return void (newest = Math.max(newest, info.mtimeMs));
+    for (const child of await readdir(entry)) await visit(path.join(entry, child));
   };
-  await walk(path.join(webDir, 'src'));
+  for (const entry of entries) await visit(path.join(projectRoot, entry));
   return newest;
 }
 
 export async function isWebStale(): Promise<boolean> {
   const built = path.join(webDist, 'index.html');
   if (!existsSync(built)) return true;
-  return (await stat(built)).mtimeMs < (await newestSource());
+  return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src'));
 }
 
 /** Builds into a scratch folder and swaps it in, so a server never serves half a build. */

@@ -2,24 +2,13 @@
 // (web/dist), the server bundle (dist/server/main.mjs, run by npm start without a
 // TypeScript loader) and the PGlite template (dist/pgdata-template). `--force` rebuilds all.
 import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildWeb } from './build-web.ts';
+import { buildWeb, newestMtime } from './build-web.ts';
 import { buildTemplate, isTemplateCurrent } from '../src/db/pglite-template.ts';
 import { migrationsFolder, projectRoot } from '../src/paths.ts';
 
 export const serverBundle = path.join(projectRoot, 'dist/server/main.mjs');
-
-async function newestMtime(...entries: string[]): Promise<number> {
-  let newest = 0;
-  const visit = async (entry: string) => {
-    const info = await stat(entry);
-    if (!info.isDirectory()) return void (newest = Math.max(newest, info.mtimeMs));
-    for (const child of await readdir(entry)) await visit(path.join(entry, child));
-  };
-  for (const entry of entries) await visit(path.join(projectRoot, entry));
-  return newest;
-}
 
 async function isServerStale(): Promise<boolean> {
   if (!existsSync(serverBundle)) return true;

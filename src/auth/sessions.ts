@@ -60,7 +60,6 @@ export async function issueSession(
 // reads from turning into writes.
 const ACTIVITY_RESOLUTION_MS = 60_000;
 
-/** The session and user of a token hash (uncached; AuthCache keeps the result). */
 // Every authenticated request runs these: built once per database as prepared statements
 // (drizzle builds a query's SQL on each call otherwise; npm run bench, post message).
 const preparedQueries = new WeakMap<Database, ReturnType<typeof prepareQueries>>();
@@ -89,6 +88,7 @@ function queriesOf(db: Database) {
   return queries;
 }
 
+/** The session and user of a token hash (uncached; AuthCache keeps the result). */
 export async function loadAccessToken(db: Database, tokenHash: string, options: { photos?: boolean } = {}): Promise<Omit<AuthContext, 'accessToken'> | undefined> {
   const queries = queriesOf(db);
   const [row] = await queries.sessionByToken.execute({ tokenHash });

@@ -171,20 +171,20 @@ export async function postMessage(k: Kernel, auth: AuthContext, chatId: string, 
     const [outcome] = await queryRows<PostOutcome>(db, postStatement(chatId, me, input));
     const refused = refusal(outcome);
     if (refused) throw refused;
-    return outcome;
+    return { outcome, inserted: parseJson<NewMessageJson | null>(outcome.message) };
   };
   // Attachments join the insert in one transaction; a plain post is a single statement.
-  const outcome =
+  const { outcome, message } =
     attachments.length === 0
-      ? await post(k.db)
+      ? await post(k.db).then(({ outcome, inserted }) => ({ outcome, message: inserted && newMessageFromJson(inserted, outcome.author) }))
       : await k.db.transaction(async (tx) => {
-          const posted = await post(tx);
-          const message = parseJson<NewMessageJson | null>(posted.message);
-          if (message) await attach(tx, me, Number(message.id), attachments);
-          return { ...posted, message: message && (await loadMessage(tx, Number(message.id))) };
+          const { outcome, inserted } = await post(tx);
+          if (!inserted) return { outcome, message: null };
+          await attach(tx, me, Number(inserted.id), attachments);
+          return { outcome, message: await loadMessage(tx, Number(inserted.id)) };
         });
 
-  if (!outcome.message) {
+  if (!message) {
     // The localId exists: the same author gets the first message back, anyone else a conflict.
     const [existing] = await k.db
       .select({ id: messages.id, authorId: messages.authorId })
@@ -194,8 +194,6 @@ export async function postMessage(k: Kernel, auth: AuthContext, chatId: string, 
     if (!existing || existing.authorId !== me) throw conflict('This localId is taken by another message');
     return loadMessage(k.db, existing.id);
   }
-  const message =
-    attachments.length === 0 ? newMessageFromJson(parseJson<NewMessageJson>(outcome.message), outcome.author) : (outcome.message as MessageInfo);
   await publishChatEvent(k, {
     chatId,
     userIds: parseJson<number[]>(outcome.recipients),

@@ -1,7 +1,6 @@
 // Database rows → the messenger's JSON objects (UserInfo, DeviceSession, MediaInfo).
 // Absent values are omitted, as in the reference.
-import type { media } from '../db/schema/index.ts';
-import type { SessionRow, UserRow } from '../auth/sessions.ts';
+import type { MediaRow, SessionRow, UserRow } from '../auth/sessions.ts';
 import type { components } from '../generated/messenger.ts';
 
 type Schemas = components['schemas'];
@@ -9,7 +8,7 @@ export type UserInfo = Schemas['UserInfo'];
 export type MediaInfo = Schemas['MediaInfo'];
 export type DeviceSessionInfo = Schemas['DeviceSession'];
 export type PrivateUserInfo = Schemas['PrivateUserInfo'];
-export type MediaRow = typeof media.$inferSelect;
+export type { MediaRow };
 
 const iso = (date: Date | null | undefined) => date?.toISOString();
 

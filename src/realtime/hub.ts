@@ -64,7 +64,7 @@ export class RealtimeHub implements Realtime {
   private async init() {
     this.vapidKeys = await loadVapidKeys(this.db);
     await this.db.insert(realtimeInstances).values({ id: this.instanceId }).onConflictDoNothing();
-    await this.bus.listen(EVENTS_CHANNEL, (text) => this.enqueue(text));
+    await this.bus.listen(EVENTS_CHANNEL, (text) => this.enqueue(() => this.receive(text)));
     await this.bus.listen(
       SESSION_REVOKED_CHANNEL,
       (sessionId) => this.sockets.closeSessions([sessionId], CLOSE_POLICY_VIOLATION, 'Session revoked'),
@@ -83,7 +83,7 @@ export class RealtimeHub implements Realtime {
     if (normalized.webSocket !== false) {
       // This process's sockets get it now, in publish order; the other processes through
       // the bus, which skips it here (npm run bench, fan-out: no NOTIFY round trip locally).
-      this.chain = this.chain.then(() => this.deliver(normalized)).catch((error) => this.log.error({ err: error }, 'realtime delivery failed'));
+      this.enqueue(() => this.deliver(normalized));
       const text = JSON.stringify({ d: normalized, o: this.instanceId } satisfies Envelope);
       if (Buffer.byteLength(text) <= NOTIFY_PAYLOAD_LIMIT) {
         await this.bus.notify(EVENTS_CHANNEL, text);
@@ -157,8 +157,8 @@ export class RealtimeHub implements Realtime {
     await Promise.allSettled([...this.pending]);
   }
 
-  private enqueue(text: string) {
-    this.chain = this.chain.then(() => this.receive(text)).catch((error) => this.log.error({ err: error }, 'realtime delivery failed'));
+  private enqueue(delivery: () => Promise<void>) {
+    this.chain = this.chain.then(delivery).catch((error) => this.log.error({ err: error }, 'realtime delivery failed'));
   }
 
   private async receive(text: string) {
