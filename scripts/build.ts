@@ -2,7 +2,7 @@
 // (web/dist), the server bundle (dist/server/main.mjs, run by npm start without a
 // TypeScript loader) and the PGlite template (dist/pgdata-template). `--force` rebuilds all.
 import { existsSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildWeb, newestMtime } from './build-web.ts';
 import { buildTemplate, isTemplateCurrent } from '../src/db/pglite-template.ts';
@@ -42,12 +42,22 @@ export async function buildAll({ force = false } = {}): Promise<string[]> {
     await buildServer();
     built.push('dist/server');
   }
-  if (force || !(await isTemplateCurrent(migrationsFolder))) {
+  if (force || !isTemplateCurrent(migrationsFolder)) {
     await buildTemplate(migrationsFolder);
     built.push('dist/pgdata-template');
   }
   return built;
 }
 
+/**
+ * What scripts/prestart.mjs checks before npm start, without a TypeScript loader: when
+ * nothing here is newer than `newest` and every output exists, the build is skipped.
+ */
+const STAMP_INPUTS = ['src', 'drizzle', 'web/index.html', 'web/src', 'package-lock.json', 'scripts/build.ts', 'scripts/build-web.ts'];
+const STAMP_OUTPUTS = ['dist/server/main.mjs', 'web/dist/index.html', 'dist/pgdata-template/template.json'];
+
+// Read before building: a file saved during the build is newer than the stamp and builds next time.
+const newest = await newestMtime(...STAMP_INPUTS);
 const built = await buildAll({ force: process.argv.includes('--force') });
+await writeFile(path.join(projectRoot, 'dist/build-stamp.json'), JSON.stringify({ inputs: STAMP_INPUTS, outputs: STAMP_OUTPUTS, newest }, null, 2));
 console.log(built.length ? `built ${built.join(', ')}` : 'web/dist, dist/server and dist/pgdata-template are up to date');

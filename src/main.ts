@@ -1,14 +1,18 @@
 // Entry point: config → database → buildApp → listen; SIGTERM/SIGINT stop accepting, let
 // in-flight requests finish and close the database.
 import { loadConfig } from './config.ts';
-import { openDatabase } from './db/client.ts';
-import { DataDirLockedError } from './db/data-dir-lock.ts';
+import { claimDataDir, DataDirLockedError } from './db/data-dir-lock.ts';
+import { migrationsFolder } from './paths.ts';
 
 async function main() {
   const config = loadConfig();
-  // The database opens (a first start copies the PGlite template) while the server's
-  // modules load: the two overlap (npm run bench, cold start).
-  const opening = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // Before anything heavy loads: lock PGlite's data directory and start a first start's
+  // template copy on a worker thread; the database then opens while the server's modules
+  // load (npm run bench, cold start).
+  const claim = config.databaseUrl ? undefined : claimDataDir(config.dataDir, migrationsFolder);
+  const opening = import('./db/client.ts').then(({ openDatabase }) =>
+    openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, claim }),
+  );
   const [{ buildApp }, database] = await Promise.all([import('./app.ts'), opening]);
   const app = await buildApp(config, { database }).catch(async (error: unknown) => {
     await database.close();

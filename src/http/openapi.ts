@@ -2,6 +2,7 @@
 // with fastify-openapi-glue.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
+import './openapi-meta-schema.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 type NeverToEmpty<T> = [T] extends [never] ? Record<string, never> : [T] extends [undefined] ? Record<string, never> : T;

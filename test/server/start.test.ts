@@ -3,13 +3,18 @@
 // template; its data survives a restart. Also: a template made from other migrations is
 // never used.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { promisify } from 'node:util';
 import { seedFromTemplate } from '../../src/db/pglite-template.ts';
+import { projectRoot } from '../../src/paths.ts';
 import { freePort, json, ready, register, startServer, stopOnTeardown, tempDir } from '../helpers/child-server.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
+
+const run = promisify(execFile);
 
 t.test('npm start serves every surface from an empty data directory, and keeps the data across a restart', async (t) => {
   const dataDir = await tempDir(t);
@@ -39,6 +44,17 @@ t.test('npm start serves every surface from an empty data directory, and keeps t
   t.equal(me.status, 200, 'the account and its session survived the restart');
   second.signal('SIGTERM');
   await second.exited;
+});
+
+t.test('npm start skips the build when nothing changed, and runs it when an input is newer', async (t) => {
+  // The test above ran npm start, so the build and its stamp are current.
+  const prestart = () => run(process.execPath, ['scripts/prestart.mjs'], { cwd: projectRoot });
+  t.equal((await prestart()).stdout, '', 'nothing to build: the build script is not even loaded');
+  const stampFile = path.join(projectRoot, 'dist/build-stamp.json');
+  const stamp = JSON.parse(await readFile(stampFile, 'utf8')) as { newest: number };
+  await writeFile(stampFile, JSON.stringify({ ...stamp, newest: stamp.newest - 60_000 }));
+  t.match((await prestart()).stdout, /up to date|built/, 'an input newer than the stamp: the build runs and decides what is stale');
+  t.equal((await prestart()).stdout, '', 'and the build left a current stamp');
 });
 
 t.test('a template made from other migrations is not used', async (t) => {
