@@ -37,8 +37,13 @@ export async function seedFromTemplate(pgdataDir: string, migrationsFolder: stri
   if (existsSync(pgdataDir) || !isTemplateCurrent(migrationsFolder)) return false;
   // Copied beside it and renamed: a crash mid-copy leaves no half database behind.
   const scratch = `${pgdataDir}.seeding-${process.pid}`;
-  await copyInWorker(path.join(templateDir, 'pgdata'), scratch);
-  await rename(scratch, pgdataDir);
+  try {
+    await copyInWorker(path.join(templateDir, 'pgdata'), scratch);
+    await rename(scratch, pgdataDir);
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw error;
+  }
   return true;
 }
 

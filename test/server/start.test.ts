@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { promisify } from 'node:util';
 import { seedFromTemplate } from '../../src/db/pglite-template.ts';
-import { projectRoot } from '../../src/paths.ts';
+import { migrationsFolder, projectRoot } from '../../src/paths.ts';
 import { freePort, json, ready, register, startServer, stopOnTeardown, tempDir } from '../helpers/child-server.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 
@@ -55,6 +55,14 @@ t.test('npm start skips the build when nothing changed, and runs it when an inpu
   await writeFile(stampFile, JSON.stringify({ ...stamp, newest: stamp.newest - 60_000 }));
   t.match((await prestart()).stdout, /up to date|built/, 'an input newer than the stamp: the build runs and decides what is stale');
   t.equal((await prestart()).stdout, '', 'and the build left a current stamp');
+});
+
+t.test('a copy that fails is an error of the start, and leaves no scratch copy behind', async (t) => {
+  // A file where the data directory's parent should be: the copy cannot even begin.
+  const blocker = path.join(await tempDir(t), 'not-a-directory');
+  await writeFile(blocker, '');
+  await t.rejects(seedFromTemplate(path.join(blocker, 'pgdata'), migrationsFolder), { code: 'ENOTDIR' });
+  t.same((await readdir(path.dirname(blocker))).sort(), ['not-a-directory'], 'nothing else written');
 });
 
 t.test('a template made from other migrations is not used', async (t) => {
