@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+// newestMtime of scripts/build-web.ts, again here: this file must run without a TypeScript loader.
 function newestMtime(entry) {
   const info = statSync(entry);
   if (!info.isDirectory()) return info.mtimeMs;

@@ -42,7 +42,7 @@ export function claimDataDir(dataDir: string, migrationsFolder: string): DataDir
  * Takes `<dataDir>/parley.pid`; a lock left by a process that has died is taken over.
  * Synchronous: it runs first at start-up, so a first start's template copy can begin at once.
  */
-export function lockDataDir(dataDir: string): () => Promise<void> {
+function lockDataDir(dataDir: string): () => Promise<void> {
   const lockFile = path.join(dataDir, 'parley.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../paths.ts';
 
-export const templateDir = path.join(projectRoot, 'dist/pgdata-template');
+const templateDir = path.join(projectRoot, 'dist/pgdata-template');
 const STAMP = 'template.json';
 
 /** What a template must have been made from: the migration journal and the PGlite version. */
