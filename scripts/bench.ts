@@ -5,7 +5,7 @@
 // measured in the same run. Never part of `npm test`; it reports, it asserts nothing.
 //
 //   npm run bench                         all scenarios (about 2–3 minutes)
-//   npm run bench -- --only=read,post     some of them (read post history fanout login identity idle cold)
+//   npm run bench -- --only=read,post     some of them (read post history fanout login flood identity idle cold)
 //   npm run bench -- --profile            the main server runs with --cpu-prof (bench/results/profiles/)
 //   npm run bench -- --seconds=10         longer runs per scenario (default 5)
 //   npm run bench -- --connections=1      HTTP and pgbench concurrency (default 10)
@@ -19,11 +19,12 @@ import postgres from 'postgres';
 import { hashToken, newSecretToken } from '../src/auth/tokens.ts';
 import { identityAccessTokens, identityAccounts } from '../src/db/schema/index.ts';
 import type { FanoutResult } from './bench/ws-fanout.ts';
+import type { AddressLoadConfig, AddressLoadResult } from './bench/address-load.ts';
 import type { LoadConfig, LoadResult } from './bench/http-load.ts';
 import { freePort, root, rssBytes, runWorker, start, startNode, stop, stopAll, waitFor200, type Child } from './bench/processes.ts';
 
 const args = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]));
-const ALL = ['read', 'history', 'post', 'fanout', 'login', 'identity', 'idle', 'cold'];
+const ALL = ['read', 'history', 'post', 'fanout', 'login', 'flood', 'identity', 'idle', 'cold'];
 const only = new Set(args.get('only')?.split(',') ?? ALL);
 const SECONDS = Number(args.get('seconds') ?? 5);
 const PROFILE = args.has('profile');
@@ -100,7 +101,14 @@ async function startServer(name: string, options: { profile?: boolean; env?: Rec
       DATA_DIR: tempDir(),
       // The logins of the storm must really hash, not be answered 429.
       LOGIN_RATE_LIMIT_PER_ACCOUNT: '100000000',
+      LOGIN_RATE_LIMIT_PER_ACCOUNT_CEILING: '100000000',
       LOGIN_RATE_LIMIT_PER_IP: '100000000',
+      REGISTER_RATE_LIMIT_PER_IP: '100000000',
+      // The identity lookups come from one address: measure them, not the per-address limit.
+      IDENTITY_RATE_LIMIT_PER_IP: '100000000',
+      // Thousands of sockets from one address, 100 users' worth: measure them, not the limits.
+      HTTP_MAX_CONNECTIONS_PER_IP: '0',
+      WS_MAX_PER_USER: '100000',
       ...options.env,
     },
   });
@@ -121,6 +129,7 @@ async function api<T>(base: string, method: string, urlPath: string, body?: unkn
 }
 
 const load = (name: string, config: LoadConfig) => runWorker<LoadResult>(name, 'scripts/bench/http-load.ts', config);
+const loadFrom = (name: string, config: AddressLoadConfig) => runWorker<AddressLoadResult>(name, 'scripts/bench/address-load.ts', config);
 
 function ensurePgbench(): string {
   const found = spawnSync('pgbench', ['--version'], { encoding: 'utf8' });
@@ -354,6 +363,47 @@ async function main() {
       note: logins.non2xx ? `${logins.non2xx} logins not 200 (${JSON.stringify(logins.statusCodes)})` : undefined,
     });
     log(`login storm ${round(ratio)}`);
+  }
+
+  if (only.has('flood')) {
+    // A fresh process whose account-key guesses are not limited either: the flood's every
+    // request really hashes, the worst case for the fair share of the hashing queue.
+    const flooded = await startServer('parley-flood', { env: { GUESS_RATE_LIMIT: '100000000' } });
+    const loginUser = users[5];
+    const probe = (name: string) =>
+      loadFrom(name, {
+        base: flooded.base,
+        localAddress: '127.0.0.3',
+        connections: 1,
+        seconds: SECONDS,
+        requests: [{ kind: 'login', username: loginUser.username, password: PASSWORD }],
+      });
+    await probe('flood-warmup');
+    const quiet = await probe('flood-quiet');
+    const flood = loadFrom('flood-load', {
+      base: flooded.base,
+      localAddress: '127.0.0.2',
+      connections: 32,
+      seconds: SECONDS + 2,
+      requests: [{ kind: 'register', password: PASSWORD }, { kind: 'reset', userIds: users.map((u) => u.id) }],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const flooding = await probe('flood-probe');
+    const flooder = await flood;
+    await stop(flooded.child);
+    details.flood = { quiet, flooding, flooder };
+    const hashed = (flooder.statusCodes['200'] ?? 0) + (flooder.statusCodes['403'] ?? 0);
+    const ratio = flooding.latencyMs.p99 / quiet.latencyMs.p99;
+    rows.push({
+      scenario: 'flood fairness',
+      measured: `login p50 ${flooding.latencyMs.p50} ms, p99 ${flooding.latencyMs.p99} ms from 127.0.0.3 while 127.0.0.2 floods register + resetPassword (32 connections, ${Math.round(hashed / flooder.requests * flooder.requestsPerSecond)} hashed/s)`,
+      baseline: `login p50 ${quiet.latencyMs.p50} ms, p99 ${quiet.latencyMs.p99} ms without the flood`,
+      ratio: round(ratio),
+      target: '≤ 2× (p99)',
+      met: ratio <= 2 && flooding.ok > 0,
+      note: `p50 ratio ${round(flooding.latencyMs.p50 / quiet.latencyMs.p50)}; flood answers ${JSON.stringify(flooder.statusCodes)}${flooding.ok === flooding.requests ? '' : `; ${flooding.requests - flooding.ok} logins not 200 (${JSON.stringify(flooding.statusCodes)})`}`,
+    });
+    log(`flood fairness ${round(ratio)}`);
   }
 
   if (only.has('identity')) {

@@ -24,7 +24,8 @@ export async function newestMtime(...entries: string[]): Promise<number> {
 export async function isWebStale(): Promise<boolean> {
   const built = path.join(webDist, 'index.html');
   if (!existsSync(built)) return true;
-  return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src'));
+  // This script counts as a source: a changed build setting (source maps) rebuilds.
+  return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src', 'scripts/build-web.ts'));
 }
 
 /** Builds into a scratch folder and swaps it in, so a server never serves half a build. */
@@ -39,7 +40,8 @@ export async function buildWeb({ force = false, quiet = false } = {}): Promise<b
     base: '/',
     logLevel: quiet ? 'warn' : 'info',
     esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
-    build: { outDir: scratch, emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1000 },
+    // No source maps in production: the client's source is not published.
+    build: { outDir: scratch, emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1000 },
   });
   // Two renames: the old build is never half deleted while a server reads the folder.
   const old = path.join(webDir, `.dist-old-${process.pid}`);

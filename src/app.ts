@@ -1,8 +1,7 @@
 // buildApp(config): the kernel (database, limiters, files), shared routes, then one
 // plugin per API surface. No global state: tests build as many apps as they like.
-import type { Agent as HttpsAgent } from 'node:https';
 import path from 'node:path';
-import fastifyStatic from '@fastify/static';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Ajv } from 'ajv';
@@ -13,8 +12,14 @@ import type { Config } from './config.ts';
 import { installChangeNotices } from './db/change-notices.ts';
 import { openDatabase, type DatabaseHandle } from './db/client.ts';
 import { PreviewQueue } from './files/previews.ts';
+import { uploadServing } from './files/serve.ts';
 import { FileStore } from './files/store.ts';
+import { limitConnectionsPerAddress, limitRequestBodyTime, serverTimeouts } from './http/connection-limits.ts';
 import { renderFrameworkError } from './http/framework-errors.ts';
+import { OutboundPolicy, type OutboundOptions } from './http/outbound.ts';
+import { Mailer } from './mail/mailer.ts';
+import { Templates } from './mail/templates.ts';
+import { docsCsp, securityHeaders } from './http/security-headers.ts';
 import { webClient } from './http/web-client.ts';
 import surfaces from './generated/surfaces.json' with { type: 'json' };
 import identitySpec from './generated/identity.spec.json' with { type: 'json' };
@@ -38,8 +43,8 @@ export interface BuildOptions {
   /** An already open database (tests share one per file); otherwise opened from config. */
   database?: DatabaseHandle;
   logger?: FastifyServerOptions['logger'];
-  /** The https.Agent Web Push requests use (tests trust their stand-in push service with it). */
-  pushAgent?: HttpsAgent;
+  /** TLS trust and name resolution of outbound requests (tests: their stand-in push service, injected names). */
+  outbound?: OutboundOptions;
   /** Where the production logger writes (stdout by default); tests read it back. */
   logStream?: { write(line: string): void };
 }
@@ -70,7 +75,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // OpenAPI's `format: binary` marks raw upload bodies; nothing to validate there.
       plugins: [(ajv: Ajv) => ajv.addFormat('binary', true)],
     },
+    ...serverTimeouts(config.http),
   });
+  // Operational plumbing first, so every route below (and every 404) gets it.
+  limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerIp);
+  limitRequestBodyTime(app, config.http);
+  await app.register(fastifyHelmet, securityHeaders);
 
   const database = options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const files = new FileStore(config.dataDir);
@@ -79,10 +89,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await installChangeNotices(database.db);
   const bus = createBus(database);
   const authCache = new AuthCache(database.db);
+  const outbound = new OutboundPolicy(config.outboundIpAllowlist, options.outbound);
+  const mail = { mailer: new Mailer(config, app.log), templates: new Templates(config.mail.templatesDir, config.mail.brand) };
   let realtime: RealtimeHub;
   try {
     await authCache.listen(bus);
-    realtime = await RealtimeHub.start({ database, bus, config, log: app.log, pushAgent: options.pushAgent });
+    realtime = await RealtimeHub.start({ database, bus, config, log: app.log, pushAgent: outbound.agent });
   } catch (error) {
     await bus.close();
     throw error;
@@ -92,6 +104,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await realtime.close();
     await bus.close();
     await previews.close();
+    outbound.close();
+    mail.mailer.close();
     if (!options.database) await database.close();
   });
   const kernel: Kernel = {
@@ -104,6 +118,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     previews,
     log: app.log,
     realtime,
+    outbound,
+    mail,
   };
   app.decorate('kernel', kernel);
 
@@ -127,9 +143,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (request.passwordUser) authCache.forgetUser(request.passwordUser.id);
   });
 
-  // Uploaded files, by their unguessable names (the older docs call the folder /files).
-  await app.register(fastifyStatic, { root: files.directory, prefix: '/uploads/', index: false, dotfiles: 'deny' });
-  await app.register(fastifyStatic, { root: files.directory, prefix: '/files/', index: false, dotfiles: 'deny', decorateReply: false });
+  // Uploaded files at /uploads/* and /files/*, sandboxed (src/files/serve.ts).
+  await app.register(uploadServing, { files });
 
   // The realtime socket /ws/:deviceSessionId (outside /api, as in the reference).
   await app.register(realtimeRoutes, { kernel, hub: realtime });
@@ -157,9 +172,12 @@ async function registerDocs(app: FastifyInstance) {
   await app.register(fastifySwagger, { mode: 'static', specification: { document: messengerSpec as never } });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
+    staticCSP: docsCsp,
     uiConfig: {
       urls: surfaces.map((surface) => ({ url: `/openapi/${surface}.json`, name: surface })),
       'urls.primaryName': 'messenger',
+      // No badge fetched from validator.swagger.io (the page's policy allows this origin only).
+      validatorUrl: null,
     } as never,
   });
 }

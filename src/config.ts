@@ -1,5 +1,6 @@
 // Every environment variable Parley reads, parsed and typed in one place.
 import path from 'node:path';
+import { parseCidrList } from './http/outbound.ts';
 import { projectRoot } from './paths.ts';
 
 export interface Config {
@@ -12,12 +13,23 @@ export interface Config {
   publicUrl: string;
   serverName: string;
   uploadMaxBytes: number;
-  /** Login attempts allowed per account and per IP address in one window. */
-  loginRateLimit: { perAccount: number; perIp: number; windowMs: number };
+  /**
+   * Failed logins allowed in one window: per (account, client address) pair
+   * (LOGIN_RATE_LIMIT_PER_ACCOUNT), so an attacker's address is refused, not the owner's; per
+   * account over all addresses (LOGIN_RATE_LIMIT_PER_ACCOUNT_CEILING, default 10× the pair's);
+   * per address (LOGIN_RATE_LIMIT_PER_IP). A success forgets its pair's failures.
+   */
+  loginRateLimit: { perAccount: number; perAccountCeiling: number; perIp: number; windowMs: number };
+  /** Registrations per client address in one window (REGISTER_RATE_LIMIT_PER_IP, REGISTER_RATE_LIMIT_WINDOW_MS). */
+  registerRateLimit: { perIp: number; windowMs: number };
   /** Guesses of secrets (account keys, 2FA codes, email tokens) per key in one window. */
   guessRateLimit: { max: number; windowMs: number };
   /** Outgoing mail: SMTP_URL (none: .eml files in DATA_DIR/outbox), MAIL_FROM, TEMPLATES_DIR, EMAIL_BRAND. */
   mail: { smtpUrl?: string; from: string; templatesDir: string; brand: string };
+  /** Email as a second factor: a mailed code lives TWO_FACTOR_EMAIL_CODE_TTL_SECONDS (3600, Rocket.Chat's default); TWO_FACTOR_EMAIL_RATE_LIMIT codes per user, and send requests per client address, in TWO_FACTOR_EMAIL_RATE_LIMIT_WINDOW_MS (5 per 300000). */
+  emailCode: { ttlSeconds: number; perUser: number; windowMs: number };
+  /** Text messages (identity msisdn codes): SMS_WEBHOOK_URL, the operator's relay (none: .sms.txt files in DATA_DIR/outbox); SMS_WEBHOOK_TOKEN, its bearer token. */
+  sms: { webhookUrl?: string; webhookToken?: string };
   /** The Matrix identity service (/_matrix/identity). */
   identity: {
     /** Signs as this (SERVER_NAME; else PUBLIC_URL's host[:port]). */
@@ -28,15 +40,38 @@ export interface Config {
     federationVerifyTls: boolean;
     /** MATRIX_FEDERATION_ALLOWED_SERVERS: the only homeservers contacted (comma-separated server names); unset means any. */
     federationAllowedServers?: string[];
-    /** Emails (token requests, invites) per address and per client (IP in v1, account in v2) in one window. */
+    /** Emails (token requests, invites) and texts (msisdn token requests) per address or number and per client (IP in v1, account in v2) in one window. */
     emailRateLimit: { perAddress: number; perClient: number; windowMs: number };
+    /** IDENTITY_RATE_LIMIT_PER_IP: requests a minute per client address to each of bind, unbind, account/register, store-invite and the lookups (counted in memory). */
+    ratePerIp: number;
+    /** IDENTITY_WEB_CLIENT_LOCATIONS: the only origins an invite's org.matrix.web_client_location may name (comma-separated); unset means any https: URL. */
+    webClientLocations?: string[];
+    /** IDENTITY_NEXT_LINK_ALLOWED_HOSTS: the only hosts a validation next_link may point to (comma-separated); unset means any http(s) URL. */
+    nextLinkAllowedHosts?: string[];
   };
+  /** OUTBOUND_IP_ALLOWLIST: CIDR ranges outbound requests may reach although the outbound policy blocks them (private homeservers, tests). */
+  outboundIpAllowlist: string[];
   /** WebSocket ping period; also the presence heartbeat of this process (REALTIME_PING_INTERVAL_MS). */
   realtimePingIntervalMs: number;
   /** VAPID subject of Web Push (VAPID_SUBJECT): a mailto: or https: URL the push services may contact. */
   vapidSubject: string;
   /** PARLEY_ADMIN_USERNAME + PARLEY_ADMIN_PASSWORD: an administrator created at start-up when missing. */
   initialAdmin?: { username: string; password: string };
+  /** Limits that keep slow or greedy HTTP clients from exhausting the server. */
+  http: {
+    /** HTTP_MAX_CONNECTIONS_PER_IP: concurrent connections per client address (0: no limit). */
+    maxConnectionsPerIp: number;
+    /** HTTP_HEADERS_TIMEOUT_MS: a request's headers must arrive within this time. */
+    headersTimeoutMs: number;
+    /** HTTP_BODY_TIMEOUT_MS: a parsed (JSON, form) request body must arrive within this time (408). */
+    bodyTimeoutMs: number;
+    /** HTTP_UPLOAD_IDLE_TIMEOUT_MS: a streamed upload is cut when no byte arrives for this long. */
+    uploadIdleTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutMs: number;
+  };
+  /** WS_MAX_PER_SESSION, WS_MAX_PER_USER: open WebSockets per device session and per user (in this process). */
+  webSocketLimits: { perSession: number; perUser: number };
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -60,11 +95,57 @@ function initialAdmin(env: NodeJS.ProcessEnv): Config['initialAdmin'] {
   return { username: username.toLowerCase(), password };
 }
 
+function loginRateLimit(env: NodeJS.ProcessEnv): Config['loginRateLimit'] {
+  const perAccount = integer('LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, env);
+  return {
+    perAccount,
+    perAccountCeiling: integer('LOGIN_RATE_LIMIT_PER_ACCOUNT_CEILING', perAccount * 10, env),
+    perIp: integer('LOGIN_RATE_LIMIT_PER_IP', 50, env),
+    windowMs: integer('LOGIN_RATE_LIMIT_WINDOW_MS', 60_000, env),
+  };
+}
+
 function vapidSubject(value: string | undefined, publicUrl: string | undefined): string {
   const subject = value || publicUrl || '';
   if (/^(mailto:|https:\/\/)/.test(subject)) return subject;
   if (value) throw new Error('VAPID_SUBJECT must be a mailto: or https:// URL');
   return 'mailto:admin@localhost';
+}
+
+/** A comma-separated list; undefined when unset or empty. */
+function list(value: string | undefined): string[] | undefined {
+  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  return entries.length > 0 ? entries : undefined;
+}
+
+/** An http(s) URL: the operator's SMS relay (plain http is allowed for a relay on the same host or network). */
+function smsWebhookUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.toString();
+  } catch {
+    // reported below
+  }
+  throw new Error(`SMS_WEBHOOK_URL must be an http(s) URL, got "${value}"`);
+}
+
+function origin(name: string, value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:') return url.origin;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${name} must list https:// origins, got "${value}"`);
+}
+
+function cidrList(name: string, value: string | undefined): string[] {
+  try {
+    return parseCidrList(value);
+  } catch (error) {
+    throw new Error(`${name}: ${(error as Error).message}`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -82,10 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     serverName: env.SERVER_NAME || 'Parley',
     uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 200_000_000, env),
-    loginRateLimit: {
-      perAccount: integer('LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, env),
-      perIp: integer('LOGIN_RATE_LIMIT_PER_IP', 50, env),
-      windowMs: integer('LOGIN_RATE_LIMIT_WINDOW_MS', 60_000, env),
+    loginRateLimit: loginRateLimit(env),
+    registerRateLimit: {
+      perIp: integer('REGISTER_RATE_LIMIT_PER_IP', 10, env),
+      windowMs: integer('REGISTER_RATE_LIMIT_WINDOW_MS', 600_000, env),
     },
     guessRateLimit: {
       max: integer('GUESS_RATE_LIMIT', 10, env),
@@ -96,6 +177,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: env.MAIL_FROM || 'Parley <noreply@localhost>',
       templatesDir: path.resolve(env.TEMPLATES_DIR || path.join(projectRoot, 'templates')),
       brand: env.EMAIL_BRAND || 'matrix-org',
+    },
+    emailCode: {
+      ttlSeconds: Math.max(60, integer('TWO_FACTOR_EMAIL_CODE_TTL_SECONDS', 3600, env)),
+      perUser: integer('TWO_FACTOR_EMAIL_RATE_LIMIT', 5, env),
+      windowMs: integer('TWO_FACTOR_EMAIL_RATE_LIMIT_WINDOW_MS', 300_000, env),
+    },
+    sms: {
+      webhookUrl: smsWebhookUrl(env.SMS_WEBHOOK_URL),
+      webhookToken: env.SMS_WEBHOOK_TOKEN || undefined,
     },
     identity: {
       serverName: env.SERVER_NAME || new URL(env.PUBLIC_URL || `http://localhost:${port}`).host,
@@ -109,9 +199,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         perClient: integer('IDENTITY_EMAIL_RATE_LIMIT_PER_CLIENT', 20, env),
         windowMs: integer('IDENTITY_EMAIL_RATE_LIMIT_WINDOW_MS', 300_000, env),
       },
+      ratePerIp: integer('IDENTITY_RATE_LIMIT_PER_IP', 300, env),
+      webClientLocations: list(env.IDENTITY_WEB_CLIENT_LOCATIONS)?.map((location) => origin('IDENTITY_WEB_CLIENT_LOCATIONS', location)),
+      nextLinkAllowedHosts: list(env.IDENTITY_NEXT_LINK_ALLOWED_HOSTS)?.map((host) => host.toLowerCase()),
     },
     realtimePingIntervalMs: Math.max(1_000, integer('REALTIME_PING_INTERVAL_MS', 30_000, env)),
     vapidSubject: vapidSubject(env.VAPID_SUBJECT, env.PUBLIC_URL),
     initialAdmin: initialAdmin(env),
+    outboundIpAllowlist: cidrList('OUTBOUND_IP_ALLOWLIST', env.OUTBOUND_IP_ALLOWLIST),
+    http: {
+      maxConnectionsPerIp: integer('HTTP_MAX_CONNECTIONS_PER_IP', 256, env),
+      headersTimeoutMs: Math.max(1, integer('HTTP_HEADERS_TIMEOUT_MS', 10_000, env)),
+      bodyTimeoutMs: Math.max(1, integer('HTTP_BODY_TIMEOUT_MS', 30_000, env)),
+      uploadIdleTimeoutMs: Math.max(1, integer('HTTP_UPLOAD_IDLE_TIMEOUT_MS', 30_000, env)),
+      keepAliveTimeoutMs: Math.max(1, integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, env)),
+    },
+    webSocketLimits: {
+      perSession: Math.max(1, integer('WS_MAX_PER_SESSION', 10, env)),
+      perUser: Math.max(1, integer('WS_MAX_PER_USER', 50, env)),
+    },
   };
 }

@@ -7,6 +7,9 @@ import type { Config } from './config.ts';
 import type { Database, DatabaseHandle } from './db/client.ts';
 import type { PreviewQueue } from './files/previews.ts';
 import type { FileStore } from './files/store.ts';
+import type { OutboundPolicy } from './http/outbound.ts';
+import type { Mailer } from './mail/mailer.ts';
+import type { Templates } from './mail/templates.ts';
 import type { Realtime } from './realtime/events.ts';
 
 export interface Kernel {
@@ -21,6 +24,10 @@ export interface Kernel {
   previews: PreviewQueue;
   log: FastifyBaseLogger;
   realtime: Realtime;
+  /** The only way out to user-chosen destinations (homeservers, push services): its agent refuses internal addresses. */
+  outbound: OutboundPolicy;
+  /** Mail to people (second-factor codes): SMTP or the DATA_DIR/outbox, templates of the brand. */
+  mail: { mailer: Mailer; templates: Templates };
   /** Set by the two-factor module: every password login path calls it. */
   secondFactor?: SecondFactorCheck;
 }

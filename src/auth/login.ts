@@ -1,5 +1,5 @@
-// Password login shared by every surface: rate limits per account and per IP, argon2id
-// verification, and the second factor when the account has one.
+// Password login shared by every surface: rate limits per (account, address), per account
+// and per address, argon2id verification, and the second factor when the account has one.
 import { eq, or } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
@@ -15,10 +15,10 @@ export class InvalidCredentialsError extends ApiError {
 }
 
 /**
- * A second factor the account may require after its password (TOTP): returns normally
- * when satisfied, throws an ApiError otherwise.
+ * A second factor the account may require after its password (TOTP, email): returns normally
+ * when satisfied, throws an ApiError otherwise. `method` picks one (x-2fa-method).
  */
-export type SecondFactorCheck = (user: UserRow, code: string | undefined) => Promise<void>;
+export type SecondFactorCheck = (user: UserRow, code: string | undefined, method?: string) => Promise<void>;
 
 export interface PasswordLogin {
   /** Username, or email when the account has one. */
@@ -38,11 +38,21 @@ export async function findUserByLogin(db: Database, login: string): Promise<User
 }
 
 export async function authenticatePassword(db: Database, limiters: Limiters, attempt: PasswordLogin): Promise<UserRow> {
-  const account = attempt.login.trim().toLowerCase();
+  const user = await findUserByLogin(db, attempt.login);
+  // One account whether named by username or email, so alternating them gains no guesses.
+  const account = user ? `user:${user.id}` : `login:${attempt.login.trim().toLowerCase()}`;
+  const pair = `${account} ${attempt.ipAddress}`;
+  // Counted before verifying, so parallel guesses cannot slip past the limit. In this order,
+  // an address locked out of the account stops counting against the account's ceiling.
   await limiters.loginPerIp.consume(attempt.ipAddress);
+  await limiters.loginPerAccountAddress.consume(pair);
   await limiters.loginPerAccount.consume(account);
-  const user = await findUserByLogin(db, account);
-  if (!(await verifySecret(user?.passwordHash, attempt.password)) || !user) throw new InvalidCredentialsError();
-  await limiters.loginPerAccount.reset(account);
+  if (!(await verifySecret(user?.passwordHash, attempt.password, attempt.ipAddress)) || !user) throw new InvalidCredentialsError();
+  // Only failures count: this address's are forgiven, and the success itself is given back.
+  await Promise.all([
+    limiters.loginPerAccountAddress.reset(pair),
+    limiters.loginPerAccount.refund(account),
+    limiters.loginPerIp.refund(attempt.ipAddress),
+  ]);
   return user;
 }

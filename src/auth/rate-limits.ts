@@ -1,6 +1,6 @@
 // Rate limits on everything that can be guessed (passwords, account keys, 2FA codes,
 // email tokens). Counters live in PostgreSQL, so every Parley process shares them.
-import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { rateLimits } from '../db/schema/index.ts';
@@ -41,20 +41,57 @@ export class Limiter {
   async reset(key: string): Promise<void> {
     await this.limiter.delete(key);
   }
+
+  /** Gives back one counted attempt (one that turned out not to be a failure). */
+  async refund(key: string): Promise<void> {
+    await this.limiter.reward(key, 1);
+  }
+}
+
+/**
+ * High-volume limits per client address (identity lookups, binds): counted in this process's
+ * memory, so a request costs no database write; each process allows the limit on its own.
+ */
+export class MemoryLimiter {
+  private readonly limiter: RateLimiterMemory;
+
+  constructor(name: string, points: number, windowMs: number) {
+    this.limiter = new RateLimiterMemory({ keyPrefix: name, points: Math.max(points, 1), duration: Math.max(Math.ceil(windowMs / 1000), 1) });
+  }
+
+  /** Counts one request for the key; throws RateLimitedError when it is over the limit. */
+  async consume(key: string): Promise<void> {
+    try {
+      await this.limiter.consume(key);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
+      throw rejection;
+    }
+  }
 }
 
 export interface Limiters {
+  /** Failed logins per (account, client address): the attacker's address is locked, not the owner. */
+  loginPerAccountAddress: Limiter;
+  /** The account's ceiling over all addresses (many addresses guessing one account). */
   loginPerAccount: Limiter;
   loginPerIp: Limiter;
+  /** Registrations (an argon2 hash each) per client address. */
+  registerPerIp: Limiter;
   /** Guesses of secrets other than passwords: account keys, 2FA codes, email tokens. */
   guesses: Limiter;
+  /** Second-factor codes mailed, per user and per requesting client address. */
+  emailCodes: Limiter;
 }
 
 export function createLimiters(db: Database, config: Config): Limiters {
-  const { loginRateLimit: login, guessRateLimit: guess } = config;
+  const { loginRateLimit: login, guessRateLimit: guess, registerRateLimit: register } = config;
   return {
-    loginPerAccount: new Limiter(db, 'login-account', login.perAccount, login.windowMs),
+    loginPerAccountAddress: new Limiter(db, 'login-account-ip', login.perAccount, login.windowMs),
+    loginPerAccount: new Limiter(db, 'login-account', login.perAccountCeiling, login.windowMs),
     loginPerIp: new Limiter(db, 'login-ip', login.perIp, login.windowMs),
+    registerPerIp: new Limiter(db, 'register-ip', register.perIp, register.windowMs),
     guesses: new Limiter(db, 'guess', guess.max, guess.windowMs),
+    emailCodes: new Limiter(db, 'email-code', config.emailCode.perUser, config.emailCode.windowMs),
   };
 }

@@ -1,5 +1,6 @@
-// JPEG previews of uploaded images (`<name>-preview.jpeg`, longest side at most 350 px),
-// made by sharp in a small in-process queue: never on the upload's request path.
+// JPEG previews of uploaded images (served as `<name>-preview.jpeg`, stored in their own
+// folder, longest side at most 350 px), made by sharp in a small in-process queue: never
+// on the upload's request path.
 import { randomUUID } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,7 +28,7 @@ export class PreviewQueue {
 
   /** The AfterUpload hook: queues an image upload and returns at once. */
   readonly enqueue = (upload: UploadRow): void => {
-    if (this.closed || !IMAGE_TYPES.has(upload.fileType) || upload.name.endsWith('-preview')) return;
+    if (this.closed || !IMAGE_TYPES.has(upload.fileType)) return;
     if (this.waiting.length >= MAX_WAITING) {
       this.log.warn({ name: upload.name }, 'preview queue full; no preview made');
       return;
@@ -59,7 +60,7 @@ export class PreviewQueue {
 
   private async makePreview(upload: UploadRow) {
     const source = this.files.pathOf(`${upload.name}.${upload.fileType}`);
-    const target = this.files.pathOf(`${upload.name}-preview.jpeg`);
+    const target = this.files.previewPathOf(upload.name);
     // Written aside and renamed: a reader never sees half a preview.
     const temporary = path.join(this.files.directory, `.${randomUUID()}.part`);
     try {

@@ -78,6 +78,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/validate/msisdn/requestToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request a token for validating a phone number.
+         * @description Parses `phone_number` in `country` (ISO 3166-1 alpha-2; ignored for a number in
+         *     international `+…` form) with libphonenumber, and texts a 6-digit code to the number
+         *     (`SMS_WEBHOOK_URL`, or a file in `DATA_DIR/outbox`). The session's address is the
+         *     number in E.164 without the `+` (`msisdn`), as in lookups and hashed lookups.
+         *     A `send_attempt` not greater than the last one seen sends no new text.
+         */
+        post: operations["msisdnRequestToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/validate/msisdn/submitToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Validate ownership of a phone number (a link).
+         * @description The form of `submitToken` a browser opens: answers the verify response page (as the
+         *     email link does), or redirects to the session's `next_link` once validated.
+         */
+        get: operations["msisdnSubmitTokenGet"];
+        put?: never;
+        /**
+         * Validate ownership of a phone number.
+         * @description `success: false` with an `errcode` when the token, secret or session does not match, as for email.
+         */
+        post: operations["msisdnSubmitTokenPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/3pid/getValidated3pid": {
         parameters: {
             query?: never;
@@ -159,6 +208,13 @@ export interface paths {
          * Store pending invitations to a user's 3pid.
          * @description Generates a token and an ephemeral key pair, stores the invite, emails the
          *     invitee. Extra request fields are passed to the email template.
+         *
+         *     `public_keys` are objects `{public_key, key_validity_url}` here as on v2. The r0.1.0
+         *     text (and the seed's example) showed bare strings; the specification later corrected
+         *     it because every implementation returns objects (Sydent does, and a homeserver copies
+         *     them into the room's `m.room.third_party_invite` event, where strings break the
+         *     invite). The legacy `public_key` string (the long-term key) is kept beside them, as
+         *     Sydent does.
          */
         post: operations["storeInvite"];
         delete?: never;
@@ -424,6 +480,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/validate/msisdn/requestToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request a token for validating a phone number.
+         * @description Parses `phone_number` in `country` (ISO 3166-1 alpha-2; ignored for a number in
+         *     international `+…` form) with libphonenumber, and texts a 6-digit code to the number
+         *     (`SMS_WEBHOOK_URL`, or a file in `DATA_DIR/outbox`). The session's address is the
+         *     number in E.164 without the `+` (`msisdn`), as in lookups and hashed lookups.
+         *     A `send_attempt` not greater than the last one seen sends no new text.
+         */
+        post: operations["msisdnRequestTokenV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/validate/msisdn/submitToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Validate ownership of a phone number (a link).
+         * @description The form of `submitToken` a browser opens: answers the verify response page (as the
+         *     email link does), or redirects to the session's `next_link` once validated.
+         */
+        get: operations["msisdnSubmitTokenGetV2"];
+        put?: never;
+        /**
+         * Validate ownership of a phone number.
+         * @description `success: false` with an `errcode` when the token, secret or session does not match, as for email.
+         */
+        post: operations["msisdnSubmitTokenPostV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/3pid/getValidated3pid": {
         parameters: {
             query?: never;
@@ -582,15 +687,41 @@ export interface components {
         EmailRequestTokenV1: {
             client_secret: components["schemas"]["ClientSecret"];
             email: string;
-            send_attempt?: number;
-            next_link?: string;
+            send_attempt?: components["schemas"]["SendAttempt"];
+            next_link?: components["schemas"]["NextLink"];
         };
         EmailRequestTokenV2: {
             client_secret: components["schemas"]["ClientSecret"];
             email: string;
-            send_attempt: number;
-            next_link?: string;
+            send_attempt: components["schemas"]["SendAttempt"];
+            next_link?: components["schemas"]["NextLink"];
         };
+        /** @description ISO 3166-1 alpha-2 code (`GB`, `DE`) the number is dialled from; may be empty for a number in international `+…` form. */
+        Country: string;
+        /** @description The number as the person typed it (national or international form). */
+        PhoneNumber: string;
+        MsisdnRequestTokenV1: {
+            client_secret: components["schemas"]["ClientSecret"];
+            country: components["schemas"]["Country"];
+            phone_number: components["schemas"]["PhoneNumber"];
+            send_attempt?: components["schemas"]["SendAttempt"];
+            next_link?: components["schemas"]["NextLink"];
+        };
+        MsisdnRequestTokenV2: {
+            client_secret: components["schemas"]["ClientSecret"];
+            country: components["schemas"]["Country"];
+            phone_number: components["schemas"]["PhoneNumber"];
+            send_attempt: components["schemas"]["SendAttempt"];
+            next_link?: components["schemas"]["NextLink"];
+        };
+        /**
+         * @description An integer; a string holding an integer (`"1"`) is accepted as well, as Sydent does: the
+         *     Matrix JS SDK and form-encoded v1 requests send one. Anything else is `M_INVALID_PARAM`.
+         *     A `send_attempt` not greater than the last one seen for the session sends nothing new.
+         */
+        SendAttempt: number | string;
+        /** @description Where the emailed link redirects once validated: an `http(s)` URL, on one of `IDENTITY_NEXT_LINK_ALLOWED_HOSTS` when the server sets it (`M_INVALID_PARAM` otherwise). */
+        NextLink: string;
         SubmitToken: {
             sid: components["schemas"]["Sid"];
             client_secret: components["schemas"]["ClientSecret"];
@@ -603,6 +734,7 @@ export interface components {
         };
         StoreInviteRequest: {
             medium: string;
+            /** @description At most 320 characters (`M_INVALID_PARAM` beyond). */
             address: string;
             room_id: string;
             sender: string;
@@ -613,6 +745,8 @@ export interface components {
             room_type?: string;
             sender_display_name?: string;
             sender_avatar_url?: string;
+            /** @description The web client the mailed link opens: an `https:` URL, one of `IDENTITY_WEB_CLIENT_LOCATIONS` when the server sets it (`M_INVALID_PARAM` otherwise). */
+            "org.matrix.web_client_location"?: string;
         } & {
             [key: string]: unknown;
         };
@@ -674,6 +808,17 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `M_LIMIT_EXCEEDED` (with `retry_after_ms`, and a `Retry-After` header): too many requests from this client address (`IDENTITY_RATE_LIMIT_PER_IP` a minute for each of bind, unbind, account/register, store-invite and the lookups), or, for store-invite, from this sender. */
+        LimitExceeded: {
+            headers: {
+                /** @description Seconds to wait. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description OK. */
         Empty: {
             headers: {
@@ -694,6 +839,29 @@ export interface components {
                 };
             };
         };
+        /** @description Session created (or found); the number as it was understood. */
+        MsisdnSession: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    sid: string;
+                    /**
+                     * @description E.164 without the `+` (`447700900001`): the address of the session, of bindings and of lookups.
+                     * @example 447700900001
+                     */
+                    msisdn: string;
+                    /**
+                     * @description International format, for people (`+44 7700 900001`).
+                     * @example +44 7700 900001
+                     */
+                    intl_fmt: string;
+                    /** @description Always `true` (Sydent sends it). */
+                    success?: boolean;
+                };
+            };
+        };
         /** @description The success of the validation. */
         SubmitTokenResult: {
             headers: {
@@ -707,7 +875,13 @@ export interface components {
                 };
             };
         };
-        /** @description Email address is validated (the verify response template). */
+        /**
+         * @description The verify response template (`verify_response_template.html`, `text/html; charset=utf-8`):
+         *     "Verification successful", or what went wrong — a wrong token, an expired session, an
+         *     unknown session or a malformed link. A person opened this link in a mail client (or
+         *     typed the code from a text): failures are a page at 200 as in Sydent, never a bare
+         *     error body. The JSON form (`POST`) keeps its errors.
+         */
         VerifyPage: {
             headers: {
                 [name: string]: unknown;
@@ -716,8 +890,19 @@ export interface components {
                 "text/html": string;
             };
         };
-        /** @description Validation failed (the verify response template). */
-        VerifyFailedPage: {
+        /** @description Too many guesses of this session's token; the page says to try later (`Retry-After` header). */
+        VerifyLimitedPage: {
+            headers: {
+                /** @description Seconds to wait. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "text/html": string;
+            };
+        };
+        /** @description The server failed; the page says so. */
+        VerifyErrorPage: {
             headers: {
                 [name: string]: unknown;
             };
@@ -725,7 +910,7 @@ export interface components {
                 "text/html": string;
             };
         };
-        /** @description Email address is validated; redirect to the `next_link` given to requestToken. */
+        /** @description Validated; redirect to the `next_link` given to requestToken (with `sid` added). */
         NextLink: {
             headers: {
                 Location?: string;
@@ -795,6 +980,28 @@ export interface components {
             content: {
                 "application/json": {
                     public_key: string;
+                };
+            };
+        };
+        /** @description The invitation was stored. */
+        StoredInvite: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    token: string;
+                    /** @description The server's long-term public key (legacy: the first of `public_keys`). */
+                    public_key?: string;
+                    /** @description The long-term key (checked at `…/api/v1/pubkey/isvalid`), then the ephemeral key of this invite (`…/api/v1/pubkey/ephemeral/isvalid`). */
+                    public_keys: {
+                        /** @description Unpadded base64. */
+                        public_key: string;
+                        /** @description Where a homeserver checks that the key is still valid. */
+                        key_validity_url: string;
+                    }[];
+                    /** @description The redacted address, e.g. `f...@b...` */
+                    display_name: string;
                 };
             };
         };
@@ -955,8 +1162,8 @@ export interface operations {
         responses: {
             200: components["responses"]["VerifyPage"];
             302: components["responses"]["NextLink"];
-            400: components["responses"]["VerifyFailedPage"];
-            default: components["responses"]["Error"];
+            429: components["responses"]["VerifyLimitedPage"];
+            default: components["responses"]["VerifyErrorPage"];
         };
     };
     emailSubmitTokenPost: {
@@ -974,6 +1181,85 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["SubmitTokenResult"];
+            default: components["responses"]["Error"];
+        };
+    };
+    msisdnRequestToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MsisdnRequestTokenV1"];
+                "application/x-www-form-urlencoded": components["schemas"]["MsisdnRequestTokenV1"];
+            };
+        };
+        responses: {
+            200: components["responses"]["MsisdnSession"];
+            /**
+             * @description - `M_INVALID_PHONE_NUMBER`: the number cannot be parsed, or is not a possible number of its country.
+             *     - `M_INVALID_PARAM`: `client_secret`, `country`, `send_attempt` or `next_link` is malformed.
+             *     - `M_MISSING_PARAMS`: a required parameter is missing.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["LimitExceeded"];
+            /** @description `M_SEND_ERROR`: the text could not be handed to the SMS relay. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    msisdnSubmitTokenGet: {
+        parameters: {
+            query: {
+                sid: components["parameters"]["SidQuery"];
+                client_secret: components["parameters"]["ClientSecretQuery"];
+                token: components["parameters"]["TokenQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["VerifyPage"];
+            302: components["responses"]["NextLink"];
+            429: components["responses"]["VerifyLimitedPage"];
+            default: components["responses"]["VerifyErrorPage"];
+        };
+    };
+    msisdnSubmitTokenPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitToken"];
+                "application/x-www-form-urlencoded": components["schemas"]["SubmitToken"];
+            };
+        };
+        responses: {
+            200: components["responses"]["SubmitTokenResult"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1007,6 +1293,7 @@ export interface operations {
             200: components["responses"]["SignedAssociation"];
             400: components["responses"]["SessionNotUsable"];
             404: components["responses"]["NoValidSession"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1022,6 +1309,7 @@ export interface operations {
             200: components["responses"]["SignedAssociation"];
             400: components["responses"]["SessionNotUsable"];
             404: components["responses"]["NoValidSession"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1035,6 +1323,7 @@ export interface operations {
         requestBody: components["requestBodies"]["Unbind"];
         responses: {
             200: components["responses"]["Empty"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1047,23 +1336,7 @@ export interface operations {
         };
         requestBody: components["requestBodies"]["StoreInvite"];
         responses: {
-            /** @description The invitation was stored. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        token: string;
-                        /** @description The server's long-term public key (legacy). */
-                        public_key?: string;
-                        /** @description [server's long-term public key, generated ephemeral public key] */
-                        public_keys: string[];
-                        /** @description The redacted address, e.g. `f...@b...` */
-                        display_name: string;
-                    };
-                };
-            };
+            200: components["responses"]["StoredInvite"];
             /** @description `M_THREEPID_IN_USE` (with `mxid`) when the address is bound; `M_UNRECOGNIZED` for an unsupported medium; `M_INVALID_EMAIL`. */
             400: {
                 headers: {
@@ -1073,6 +1346,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1170,6 +1444,7 @@ export interface operations {
                     "application/json": components["schemas"]["MaybeAssociation"];
                 };
             };
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1183,6 +1458,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description At most 1,000 `[medium, address]` pairs a request (`M_INVALID_PARAM` beyond). */
                     threepids: string[][];
                 };
             };
@@ -1199,6 +1475,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1246,6 +1523,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1281,7 +1559,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Ignored; clients (the Matrix JS SDK, Synapse) send `{}`. */
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             200: components["responses"]["Empty"];
             401: components["responses"]["Error"];
@@ -1396,6 +1679,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1450,8 +1734,8 @@ export interface operations {
         responses: {
             200: components["responses"]["VerifyPage"];
             302: components["responses"]["NextLink"];
-            400: components["responses"]["VerifyFailedPage"];
-            default: components["responses"]["Error"];
+            429: components["responses"]["VerifyLimitedPage"];
+            default: components["responses"]["VerifyErrorPage"];
         };
     };
     emailSubmitTokenPostV2: {
@@ -1468,6 +1752,83 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["SubmitTokenResult"];
+            default: components["responses"]["Error"];
+        };
+    };
+    msisdnRequestTokenV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MsisdnRequestTokenV2"];
+            };
+        };
+        responses: {
+            200: components["responses"]["MsisdnSession"];
+            /**
+             * @description - `M_INVALID_PHONE_NUMBER`: the number cannot be parsed, or is not a possible number of its country.
+             *     - `M_INVALID_PARAM`: `client_secret`, `country`, `send_attempt` or `next_link` is malformed.
+             *     - `M_MISSING_PARAMS`: a required parameter is missing.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["LimitExceeded"];
+            /** @description `M_SEND_ERROR`: the text could not be handed to the SMS relay. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    msisdnSubmitTokenGetV2: {
+        parameters: {
+            query: {
+                sid: components["parameters"]["SidQuery"];
+                client_secret: components["parameters"]["ClientSecretQuery"];
+                token: components["parameters"]["TokenQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["VerifyPage"];
+            302: components["responses"]["NextLink"];
+            429: components["responses"]["VerifyLimitedPage"];
+            default: components["responses"]["VerifyErrorPage"];
+        };
+    };
+    msisdnSubmitTokenPostV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitToken"];
+            };
+        };
+        responses: {
+            200: components["responses"]["SubmitTokenResult"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1510,6 +1871,7 @@ export interface operations {
                 };
             };
             404: components["responses"]["NoValidSession"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1523,6 +1885,7 @@ export interface operations {
         requestBody: components["requestBodies"]["Unbind"];
         responses: {
             200: components["responses"]["Empty"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };
@@ -1535,23 +1898,7 @@ export interface operations {
         };
         requestBody: components["requestBodies"]["StoreInvite"];
         responses: {
-            /** @description The invitation was stored. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        token: string;
-                        public_key?: string;
-                        public_keys: {
-                            public_key: string;
-                            key_validity_url: string;
-                        }[];
-                        display_name: string;
-                    };
-                };
-            };
+            200: components["responses"]["StoredInvite"];
             /** @description `M_THREEPID_IN_USE` (with `mxid`), `M_UNRECOGNIZED`, `M_INVALID_EMAIL`. */
             400: {
                 headers: {
@@ -1562,6 +1909,7 @@ export interface operations {
                 };
             };
             403: components["responses"]["Error"];
+            429: components["responses"]["LimitExceeded"];
             default: components["responses"]["Error"];
         };
     };

@@ -8,11 +8,42 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search users by id, name or username (substring) */
+        /**
+         * Search users by id, name or username (substring)
+         * @description By id when `s` is a number (404 when there is no such user); else the users whose
+         *     name or username contains `s`, ignoring case (at least two characters, else 404; `%`
+         *     and `_` match themselves), at most 50, in id order. Missing `s` is 400. No token is
+         *     needed (one that is sent is not looked at). `GET /users/?s=` is the same search.
+         */
         get: operations["searchUsers"];
         put?: never;
-        /** Register a user and log in the first device */
+        /**
+         * Register a user and log in the first device
+         * @description Limited per client address (`REGISTER_RATE_LIMIT_PER_IP`, default 10 per 10 minutes); beyond, 429 with Retry-After.
+         */
         post: operations["registerUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search users, as the seed writes it (`GET /users/?s=foo`)
+         * @description The same search as `GET /users` (searchUsers), spelled with a trailing slash as the
+         *     ChatServer reference does. The router ignores a trailing slash, so this is that
+         *     operation's route: the same parameters, answers and errors.
+         */
+        get: operations["searchUsersSeedForm"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -26,7 +57,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Users page by page, newest registrations first */
+        /**
+         * Users page by page, newest registrations first
+         * @description At most `count` users in descending id order (the newest registrations first). For
+         *     the next page, pass the smallest id of this page as `id`.
+         */
         get: operations["listUsers"];
         put?: never;
         post?: never;
@@ -64,14 +99,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current user and the session of this token */
+        /**
+         * The current user and the session of this token
+         * @description The caller's full user info, and in `deviceSessions` only the session of this token
+         *     (with its access token).
+         */
         get: operations["getCurrentUser"];
-        /** Update name, about and language */
+        /**
+         * Update name, about and language
+         * @description Only the fields sent change: `name` (runs of white space collapsed), `about`, and
+         *     `language` (an empty string clears it). The answer is the caller's full info.
+         */
         put: operations["updateCurrentUser"];
         post?: never;
         /**
          * Delete the account and everything it owns
-         * @description Basic credentials (seed); a Bearer token is accepted too (newer clients).
+         * @description Basic credentials (seed; with two-factor authentication on, plus `X-2FA-Code`).
+         *     A Bearer token is accepted too (newer clients), but a token alone is not enough:
+         *     this needs a fresh proof, the current `password` in the body or, with two-factor
+         *     authentication on, a current TOTP or backup code in `X-2FA-Code` (see docs/security.md).
+         *     A missing proof is 401, a wrong one 403; wrong guesses are rate-limited (429).
          */
         delete: operations["deleteCurrentUser"];
         options?: never;
@@ -88,7 +135,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the device session of this token */
+        /**
+         * Revoke the device session of this token
+         * @description Revokes the session of this token, which is refused (401) from then on; the
+         *     account's other sessions stay.
+         */
         post: operations["logoutUser"];
         delete?: never;
         options?: never;
@@ -104,7 +155,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the password (needs the old one) */
+        /**
+         * Change the password (needs the old one)
+         * @description A wrong `oldPassword` is 403, and wrong guesses are rate-limited per account (429).
+         *     The new password ends every other session of the account; this token stays valid.
+         */
         put: operations["changePassword"];
         post?: never;
         delete?: never;
@@ -121,7 +176,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the password (newer clients' path and field name) */
+        /**
+         * Change the password (newer clients' path and field name)
+         * @description The same as `PUT /users/me/changePassword`, with `currentPassword` in place of
+         *     `oldPassword`.
+         */
         put: operations["changePasswordCurrent"];
         post?: never;
         delete?: never;
@@ -138,7 +197,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the account key that can reset a lost password */
+        /**
+         * Set the account key that can reset a lost password
+         * @description Needs a fresh proof: the current `password` (always checked) and, with two-factor
+         *     authentication on, a current TOTP or backup code in `X-2FA-Code` (see docs/security.md).
+         *     A missing code is 401, a wrong password or code 403; wrong guesses are rate-limited (429).
+         */
         put: operations["setAccountKey"];
         post?: never;
         delete?: never;
@@ -155,7 +219,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the account key (newer clients' path) */
+        /**
+         * Set the account key (newer clients' path)
+         * @description Needs a fresh proof: the current `password` (always checked) and, with two-factor
+         *     authentication on, a current TOTP or backup code in `X-2FA-Code` (see docs/security.md).
+         *     A missing code is 401, a wrong password or code 403; wrong guesses are rate-limited (429).
+         */
         put: operations["setAccountKeyCurrent"];
         post?: never;
         delete?: never;
@@ -172,9 +241,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Reset a lost password with the account key */
+        /**
+         * Reset a lost password with the account key
+         * @description No token needed: the account key set with `PUT /users/me/setAccountKey` proves the
+         *     account. An unknown user is 404, a wrong key 403, and wrong guesses are rate-limited
+         *     per account (429). The new password replaces the old one and every session of the
+         *     account ends.
+         */
         put: operations["resetPassword"];
-        /** Reset a lost password (newer clients' method) */
+        /**
+         * Reset a lost password (newer clients' method)
+         * @description The same as `PUT /users/resetPassword`.
+         */
         post: operations["resetPasswordCurrent"];
         delete?: never;
         options?: never;
@@ -190,7 +268,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename the device of this session and set its push token */
+        /**
+         * Rename the device of this session and set its push token
+         * @description Renames the device of this token's session and, when `deviceToken` is sent, replaces
+         *     its push token. The answer is the user with the updated session.
+         */
         put: operations["updateDeviceSession"];
         post?: never;
         delete?: never;
@@ -206,7 +288,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public information about a user */
+        /**
+         * Public information about a user
+         * @description No token needed. `lastSeen` (when the user was last active) is shown only to a
+         *     caller with a valid Bearer token; an anonymous caller never sees it.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
@@ -225,7 +311,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add an uploaded image as a profile photo */
+        /**
+         * Add an uploaded image as a profile photo
+         * @description `photo.id` is the name of a file the caller uploaded with `POST /uploads`: 404 when
+         *     there is none, 403 when it is another user's, 409 when the file already serves another
+         *     purpose (a chat image, an attachment). The answer is the caller's full info.
+         */
         post: operations["addUserPhoto"];
         delete?: never;
         options?: never;
@@ -243,7 +334,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a profile photo and its files */
+        /**
+         * Delete a profile photo and its files
+         * @description Deletes one of the caller's profile photos with its file: 404 when no photo has this
+         *     id, 403 when it is another user's.
+         */
         delete: operations["deleteUserPhoto"];
         options?: never;
         head?: never;
@@ -284,7 +379,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete one of your uploaded files and its previews */
+        /**
+         * Delete one of your uploaded files and its previews
+         * @description The name may carry its extension or not. Another user's file is 403; a name that is
+         *     not (or no longer) uploaded answers 200: there is nothing left to delete.
+         */
         delete: operations["deleteUpload"];
         options?: never;
         head?: never;
@@ -298,10 +397,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My contacts */
+        /**
+         * My contacts
+         * @description The caller's contacts in the order they were added, each with the user it names
+         *     (short info).
+         */
         get: operations["listContacts"];
         put?: never;
-        /** Add a contact (an existing contact of the same user is returned as is) */
+        /**
+         * Add a contact (an existing contact of the same user is returned as is)
+         * @description Adds another user to the caller's contacts with an optional display `name` and the
+         *     two flags. Oneself or an unknown user is 400; a user who already is a contact answers
+         *     that contact unchanged.
+         */
         post: operations["addContact"];
         delete?: never;
         options?: never;
@@ -319,7 +427,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a contact */
+        /**
+         * Remove a contact
+         * @description Removes one of the caller's contacts by the contact's id (not the user's): 404 when
+         *     the caller has no such contact.
+         */
         delete: operations["deleteContact"];
         options?: never;
         head?: never;
@@ -340,7 +452,14 @@ export interface paths {
          */
         get: operations["listChats"];
         put?: never;
-        /** Create a personal or group chat (an existing chat of the same people is returned) */
+        /**
+         * Create a personal or group chat (an existing chat of the same people is returned)
+         * @description The caller joins `participants` and owns the chat. Without `isPersonal`, two people
+         *     (or the caller alone: personal notes) make a personal chat, more people a group; a
+         *     personal chat of more than two people, or an unknown participant, is 400. When the
+         *     caller already is in a chat of the same kind with exactly these people, that chat is
+         *     the answer instead of a new one.
+         */
         post: operations["createChat"];
         delete?: never;
         options?: never;
@@ -357,12 +476,29 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A chat with all its users and the users blocked in it */
+        /**
+         * A chat with all its users and the users blocked in it
+         * @description For a member of the chat, blocked in it or not (403 otherwise; 404 when there is no
+         *     such chat): the chat with all users, the users blocked in it, its images, its last
+         *     message and the caller's own flags.
+         */
         get: operations["getChat"];
-        /** Change title, description or settings of a group chat (broadcasts chatUpdate) */
+        /**
+         * Change title, description or settings of a group chat (broadcasts chatUpdate)
+         * @description Any member not blocked in the chat changes the fields sent, in a group chat or in
+         *     personal notes (a personal chat with oneself); a personal chat between two people is
+         *     400, and so are `settings` that are not a JSON object of the documented keys. The
+         *     members receive `chatUpdate`.
+         */
         put: operations["updateChat"];
         post?: never;
-        /** Delete a chat's messages and remove it from members' devices (group chats: owner only; broadcasts chatDeleted) */
+        /**
+         * Delete a chat's messages and remove it from members' devices (group chats: owner only; broadcasts chatDeleted)
+         * @description Deletes every message with its attachments and their files, and hides the chat on
+         *     the devices of the members who have not blocked it; the chat and its members remain.
+         *     In a group chat only the owner may (403); a caller who is not a member gets 404. The
+         *     members receive `chatDeleted`.
+         */
         delete: operations["deleteChat"];
         options?: never;
         head?: never;
@@ -379,7 +515,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** My own flags for a chat (muted, archived, removed on device) */
+        /**
+         * My own flags for a chat (muted, archived, removed on device)
+         * @description Sets the caller's own flags, only those sent; the other members see no change. Any
+         *     member may, blocked in the chat or not (403 for a non-member).
+         */
         put: operations["updateChatSettings"];
         post?: never;
         delete?: never;
@@ -399,7 +539,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make one of the caller's uploaded images an image of the chat (owner only) */
+        /**
+         * Make one of the caller's uploaded images an image of the chat (owner or admin)
+         * @description The owner or an admin, not blocked in the chat, may (403 otherwise). `image.id` names
+         *     an image file (jpg, png, gif, webp, heic, heif, avif, bmp or tiff) the caller uploaded:
+         *     a file that is not uploaded or not an image is 400, one that already serves another
+         *     purpose 409. A personal chat between two people has no images (400).
+         */
         post: operations["addChatImage"];
         delete?: never;
         options?: never;
@@ -420,7 +566,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a chat image and its files (owner only) */
+        /**
+         * Remove a chat image and its files (owner or admin)
+         * @description The owner or an admin, not blocked in the chat, may (403 otherwise); 404 when the
+         *     chat has no image with this id. The image's file is deleted with it.
+         */
         delete: operations["deleteChatImage"];
         options?: never;
         head?: never;
@@ -438,9 +588,21 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add up to 10 users to a group chat (broadcasts addedUsers) */
+        /**
+         * Add up to 10 users to a group chat (broadcasts addedUsers)
+         * @description Any member not blocked in the chat adds users to a group chat (a personal chat is
+         *     400). Users who already are members are skipped; at most 10 new ones per call, all of
+         *     them existing users, and at least one (400 otherwise). The members, the new ones
+         *     included, receive `addedUsers`.
+         */
         post: operations["addChatUsers"];
-        /** Remove users from a group chat (owner or admin; broadcasts removedUsers) */
+        /**
+         * Remove users from a group chat (owner or admin; broadcasts removedUsers)
+         * @description The owner or an admin, not blocked in the chat, may (403 otherwise), and the owner
+         *     cannot be removed (403); a personal chat is 400, an empty list 400. A member who
+         *     blocked the chat keeps the membership (the chat stays hidden for them) and is not in
+         *     `removedUsers`. The members before the removal receive `removedUsers`.
+         */
         delete: operations["removeChatUsers"];
         options?: never;
         head?: never;
@@ -459,7 +621,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Leave a group chat */
+        /**
+         * Leave a group chat
+         * @description The caller leaves a group chat (a personal chat is 400; a non-member 403). An owner
+         *     who leaves hands the chat to an admin, else to the longest-standing member. A member
+         *     who blocked the chat only hides it on their devices.
+         */
         delete: operations["exitChat"];
         options?: never;
         head?: never;
@@ -476,7 +643,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Block the chat for myself (no notifications; in a personal chat the other side cannot post) */
+        /**
+         * Block the chat for myself (no notifications; in a personal chat the other side cannot post)
+         * @description Any member. The caller no longer receives the chat's messages and events; in a
+         *     personal chat the other participant can then neither post nor send events (403).
+         */
         put: operations["blockChat"];
         post?: never;
         delete?: never;
@@ -495,7 +666,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Unblock the chat for myself */
+        /**
+         * Unblock the chat for myself
+         * @description Any member: undoes `PUT /chats/{chatId}/block` for the caller.
+         */
         put: operations["unblockChat"];
         post?: never;
         delete?: never;
@@ -515,7 +689,13 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Block a member from the chat (group chats: owner or admin) */
+        /**
+         * Block a member from the chat (group chats: owner or admin)
+         * @description A blocked member can neither read the history, post nor send events (403). In a
+         *     group chat the owner or an admin, not blocked, may (403 otherwise), and the owner
+         *     cannot be blocked (403); in a personal chat either participant may block the other.
+         *     Blocking oneself is 400; a user who is not a member is 404.
+         */
         put: operations["blockChatUser"];
         post?: never;
         delete?: never;
@@ -535,7 +715,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Unblock a member of the chat (group chats: owner or admin) */
+        /**
+         * Unblock a member of the chat (group chats: owner or admin)
+         * @description Undoes `PUT /chats/{chatId}/users/{userId}/block`, with the same rules.
+         */
         put: operations["unblockChatUser"];
         post?: never;
         delete?: never;
@@ -553,7 +736,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Users blocked in the chat */
+        /**
+         * Users blocked in the chat
+         * @description For a member not blocked in the chat (403 otherwise): the users blocked in it (short
+         *     info).
+         */
         get: operations["listBlockedChatUsers"];
         put?: never;
         post?: never;
@@ -572,12 +759,30 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Chat history, newest first */
+        /**
+         * Chat history, newest first
+         * @description For a member not blocked in the chat (403 otherwise; 404 when there is no such chat):
+         *     at most `count` messages, the newest first, deleted ones included (empty text,
+         *     `deletedAt` set). For older messages, pass the smallest id of this page as `before`.
+         */
         get: operations["listMessages"];
         put?: never;
-        /** Post a message (the same localId twice returns the first message; broadcasts message) */
+        /**
+         * Post a message (the same localId twice returns the first message; broadcasts message)
+         * @description For a member not blocked in the chat, and in a personal chat only while the other
+         *     participant has not blocked it (403 otherwise). A message needs text (up to 25,000
+         *     characters) or attachments: files the caller uploaded (their names as ids) that serve
+         *     no other purpose (400 otherwise, 403 for another user's file). `replyTo` must be a
+         *     message of this chat (400). The same `localId` again answers the first message;
+         *     another author's `localId` is 409. The members receive `message`.
+         */
         post: operations["postMessage"];
-        /** Delete every message of the chat (group chats: owner only; broadcasts chatCleared) */
+        /**
+         * Delete every message of the chat (group chats: owner only; broadcasts chatCleared)
+         * @description Deletes every message of the chat; the attachments stay among their owners' media.
+         *     In a group chat only the owner may (403); in a personal chat either participant. The
+         *     members receive `chatCleared`.
+         */
         delete: operations["clearChat"];
         options?: never;
         head?: never;
@@ -595,10 +800,23 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Edit my message (broadcasts messageUpdate) */
+        /**
+         * Edit my message (broadcasts messageUpdate)
+         * @description Only the author, not blocked in the chat, may (403 otherwise); a deleted message is
+         *     400. The fields sent change: `text` (sets `editedAt` when it differs),
+         *     `isVisible: true` shows a hidden message, `attachments` replaces the list (files
+         *     taken off stay among the author's media). A message left without text or attachments
+         *     is 400. The members receive `messageUpdate`.
+         */
         put: operations["editMessage"];
         post?: never;
-        /** Delete my message (soft; broadcasts messageUpdate) */
+        /**
+         * Delete my message (soft; broadcasts messageUpdate)
+         * @description Only the author may, even one blocked in the chat (403 otherwise; 404 when the chat
+         *     has no such message). The text is emptied, `deletedAt` set and the attachments taken
+         *     off (they stay among the author's media); deleting again answers the message as it
+         *     is. The members receive `messageUpdate`.
+         */
         delete: operations["deleteMessage"];
         options?: never;
         head?: never;
@@ -616,7 +834,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Mark a message read (idempotent; broadcasts messageRead when new) */
+        /**
+         * Mark a message read (idempotent; broadcasts messageRead when new)
+         * @description Any member marks a message of the chat read for themselves (404 when the chat has no
+         *     such message); a second call changes nothing. The members receive `messageRead`
+         *     when the mark is new.
+         */
         put: operations["markMessageRead"];
         post?: never;
         delete?: never;
@@ -636,7 +859,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send an event (typing …) to the chat's members; nothing is stored (broadcasts auxiliary) */
+        /**
+         * Send an event (typing …) to the chat's members; nothing is stored (broadcasts auxiliary)
+         * @description For a member not blocked in the chat (403 otherwise, and in a personal chat also when
+         *     the other participant blocked it). The members receive an `auxiliary` event with
+         *     `name`, `text` and `data` (base64 of JSON, decoded; 400 when it is not) over their
+         *     WebSockets (`realm: webSocket`, the default), as Web Push (`push`) or both (`all`).
+         */
         post: operations["notifyChat"];
         delete?: never;
         options?: never;
@@ -651,7 +880,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Attachments I posted, newest first */
+        /**
+         * Attachments I posted, newest first
+         * @description The caller's media resources that are neither profile photos nor chat images (the
+         *     attachments, also those taken off a message), from `offset`, at most `limit`.
+         */
         get: operations["listRecentMedia"];
         put?: never;
         post?: never;
@@ -671,7 +904,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete one of my media resources and its files */
+        /**
+         * Delete one of my media resources and its files
+         * @description Deletes one of the caller's attachments with its file, also from the message it is
+         *     attached to. A profile photo, a chat image or another user's media is 403 (they have
+         *     their own endpoints).
+         */
         delete: operations["deleteMedia"];
         options?: never;
         head?: never;
@@ -749,6 +987,7 @@ export interface components {
             username: string;
             about?: string;
             language?: string;
+            /** @description When the user was last active; only in full info, and never to an anonymous caller */
             lastSeen?: components["schemas"]["Timestamp"];
             createdAt?: components["schemas"]["Timestamp"];
             photos?: components["schemas"]["MediaInfo"][];
@@ -838,6 +1077,15 @@ export interface components {
             };
             content?: never;
         };
+        /** @description Matching users (short info) */
+        FoundUsers: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UserInfo"][];
+            };
+        };
         /** @description Invalid input */
         BadRequest: {
             headers: {
@@ -917,6 +1165,12 @@ export interface components {
         /** @description `1` or `true` adds all users */
         Full: "0" | "1" | "true" | "false";
         UserId: number;
+        /** @description An id, or at least two characters of a name or username */
+        SearchQuery: string;
+        /** @description Alias of `s` */
+        SearchQueryAlias: string;
+        /** @description A current TOTP or backup code, for an account with two-factor authentication on */
+        TwoFactorCode: string;
     };
     requestBodies: {
         ChatUsers: {
@@ -953,9 +1207,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description An id, or at least two characters of a name or username */
-                s?: string;
+                s?: components["parameters"]["SearchQuery"];
                 /** @description Alias of `s` */
-                search?: string;
+                search?: components["parameters"]["SearchQueryAlias"];
             };
             header?: never;
             path?: never;
@@ -963,17 +1217,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Matching users (short info) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserInfo"][];
-                };
-            };
+            200: components["responses"]["FoundUsers"];
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1008,6 +1253,26 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    searchUsersSeedForm: {
+        parameters: {
+            query?: {
+                /** @description An id, or at least two characters of a name or username */
+                s?: components["parameters"]["SearchQuery"];
+                /** @description Alias of `s` */
+                search?: components["parameters"]["SearchQueryAlias"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FoundUsers"];
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
         };
     };
     listUsers: {
@@ -1125,14 +1390,27 @@ export interface operations {
     deleteCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A current TOTP or backup code, for an account with two-factor authentication on */
+                "X-2FA-Code"?: components["parameters"]["TwoFactorCode"];
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The current password (the fresh proof with a Bearer token) */
+                    password?: string;
+                };
+            };
+        };
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     logoutUser: {
@@ -1197,7 +1475,10 @@ export interface operations {
     setAccountKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A current TOTP or backup code, for an account with two-factor authentication on */
+                "X-2FA-Code"?: components["parameters"]["TwoFactorCode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1213,7 +1494,10 @@ export interface operations {
     setAccountKeyCurrent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A current TOTP or backup code, for an account with two-factor authentication on */
+                "X-2FA-Code"?: components["parameters"]["TwoFactorCode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1290,7 +1574,7 @@ export interface operations {
     getUser: {
         parameters: {
             query?: {
-                /** @description `1` or `true` adds about, language and lastSeen */
+                /** @description `1` or `true` adds about and language, and lastSeen for a signed-in caller */
                 full?: "0" | "1" | "true" | "false";
             };
             header?: never;

@@ -10,7 +10,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in with username or email and password (plus `code` when TOTP is on) */
+        /**
+         * Log in with username or email and password (plus `code` when TOTP or email 2FA is on)
+         * @description With a second factor on, the answer without a code is 401 `totp-required` with
+         *     `details.method` (`totp`, else `email`) and `details.availableMethods`; for `email` a
+         *     code has been mailed (`details.codeGenerated`). `x-2fa-method` picks the method the
+         *     code is of.
+         */
         post: operations["rcLogin"];
         delete?: never;
         options?: never;
@@ -27,7 +33,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the device session of the presented token */
+        /**
+         * End the device session of the presented token
+         * @description Ends only the device session whose token was presented; the user's other sessions stay. The
+         *     body is empty (or `{}`).
+         */
         post: operations["rcLogout"];
         delete?: never;
         options?: never;
@@ -42,7 +52,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's own profile */
+        /**
+         * The caller's own profile
+         * @description The profile `/login` returns as `data.me`: id, username, name, verified email, roles and
+         *     `services.totp.enabled` / `services.email2fa.enabled` (never secrets).
+         */
         get: operations["rcMe"];
         put?: never;
         post?: never;
@@ -59,7 +73,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's key pair; both fields absent when none was uploaded */
+        /**
+         * The caller's key pair; both fields absent when none was uploaded
+         * @description The public key and the client-encrypted private key the caller uploaded with
+         *     `e2e.setUserPublicAndPrivateKeys`; `{"success":true}` alone when there are none.
+         */
         get: operations["e2eFetchMyKeys"];
         put?: never;
         post?: never;
@@ -78,7 +96,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Store the caller's public key and encrypted private key */
+        /**
+         * Store the caller's public key and encrypted private key
+         * @description Needs a fresh proof (Rocket.Chat's two-factor check): `x-2fa-code` is, with TOTP on, a
+         *     current TOTP or backup code, with email 2FA on an emailed code (`x-2fa-method: email`),
+         *     otherwise the account password (`x-2fa-method: password`).
+         *     Without it the answer is 400 `totp-required` with `details.method`; a wrong one is
+         *     `totp-invalid`; too many wrong ones 429 `totp-max-attempts` (see docs/security.md).
+         */
         post: operations["e2eSetUserPublicAndPrivateKeys"];
         delete?: never;
         options?: never;
@@ -93,7 +118,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Members of a room who have a public key but no copy of the room key */
+        /**
+         * Members of a room who have a public key but no copy of the room key
+         * @description Members (the caller included) of a room the caller belongs to who have a key pair but no
+         *     copy of the room key, so a client can encrypt the room key for them. Not a member: 400
+         *     `error-invalid-room`.
+         */
         get: operations["e2eGetUsersOfRoomWithoutKey"];
         put?: never;
         post?: never;
@@ -112,7 +142,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set the caller's copy of the room key, or suggest one to another member (deprecated in Rocket.Chat) */
+        /**
+         * Set the caller's copy of the room key, or suggest one to another member (deprecated in Rocket.Chat)
+         * @description With the caller's own `uid`, stores the caller's copy of the room key; with another
+         *     member's, suggests the key to them (they hear `e2eSuggestedKey`). Non-members and unknown
+         *     users are ignored, as in Rocket.Chat.
+         */
         post: operations["e2eUpdateGroupKey"];
         delete?: never;
         options?: never;
@@ -129,7 +164,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a room's E2E key id (once) */
+        /**
+         * Set a room's E2E key id (once)
+         * @description Sets the room's key id when it has none; members hear `e2eKeyId`. A second call is 400
+         *     `error-room-e2e-key-already-exists`; changing it needs `e2e.resetRoomKey`. Not a member: 400
+         *     `error-invalid-room`.
+         */
         post: operations["e2eSetRoomKeyID"];
         delete?: never;
         options?: never;
@@ -146,7 +186,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask the members of the caller's E2E rooms for the room keys the caller lacks */
+        /**
+         * Ask the members of the caller's E2E rooms for the room keys the caller lacks
+         * @description For each E2E room where the caller holds no room key, the other members hear `e2eKeyRequest`
+         *     `{rid, e2eKeyId, userId}` and may provide one. The body is empty (or `{}`).
+         */
         post: operations["e2eRequestSubscriptionKeys"];
         delete?: never;
         options?: never;
@@ -163,8 +207,41 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forget the caller's keys and room-key copies and end all their sessions (needs x-2fa-code) */
+        /**
+         * Forget the caller's keys and room-key copies and end all their sessions (needs x-2fa-code)
+         * @description Forgets the caller's key pair and every copy of a room key they held, then ends all their
+         *     sessions (`forceLogout`); members of their E2E rooms hear `e2eKeyReset`. Needs the fresh
+         *     proof in `x-2fa-code`.
+         */
         post: operations["e2eResetOwnE2EKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/e2e.resetRoomKey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a room's key; every member's copy of the old key is cleared
+         * @description Needs the room-scoped permission `toggle-room-e2e-encryption` (room owners and admins
+         *     by default; otherwise 403 `{"success":false,"error":"unauthorized"}`), membership
+         *     (else 400 `error-not-allowed`), a key pair of the caller's own and a room that already
+         *     has a key id (else 400 `error-e2e-key-reset-failed` with `details.reason`
+         *     `error-user-has-no-keys` / `error-room-not-encrypted`). The room's key id becomes
+         *     `e2eKeyId`, the caller's copy becomes `e2eKey`, and every other member's copy and
+         *     suggested key are cleared (Parley keeps no old room keys), so they wait for the new key
+         *     (`e2e.fetchUsersWaitingForGroupKey`). Every member hears `e2eRoomKeyReset`
+         *     `{rid, e2eKeyId}` on the realtime socket.
+         */
+        post: operations["e2eResetRoomKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -180,7 +257,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make the suggested room key the caller's copy */
+        /**
+         * Make the suggested room key the caller's copy
+         * @description The room key another member suggested becomes the caller's copy. No membership: 400 `error-
+         *     subscription-not-found`; nothing suggested: 400 `error-no-suggested-key-available`.
+         */
         post: operations["e2eAcceptSuggestedGroupKey"];
         delete?: never;
         options?: never;
@@ -197,7 +278,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Drop the suggested room key */
+        /**
+         * Drop the suggested room key
+         * @description Drops the room key another member suggested; the caller's own copy is untouched. Same errors
+         *     as `e2e.acceptSuggestedGroupKey`.
+         */
         post: operations["e2eRejectSuggestedGroupKey"];
         delete?: never;
         options?: never;
@@ -212,7 +297,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per room the caller can access, up to 50 other members with a public key and no room key */
+        /**
+         * Per room the caller can access, up to 50 other members with a public key and no room key
+         * @description For each listed room the caller belongs to (others are left out), up to 50 other members
+         *     with a public key and neither a copy nor a suggestion of the room key.
+         */
         get: operations["e2eFetchUsersWaitingForGroupKey"];
         put?: never;
         post?: never;
@@ -231,7 +320,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Suggest room keys to waiting members */
+        /**
+         * Suggest room keys to waiting members
+         * @description Suggests room keys to members of the caller's rooms (they hear `e2eSuggestedKey`); rooms the
+         *     caller is not in and users who are not members are skipped silently, as in Rocket.Chat.
+         */
         post: operations["e2eProvideUsersSuggestedGroupKeys"];
         delete?: never;
         options?: never;
@@ -248,7 +341,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reset a user's E2E keys (own with an empty body; another's needs edit-other-user-e2ee) and end their sessions */
+        /**
+         * Reset a user's E2E keys (own with an empty body; another's needs edit-other-user-e2ee) and end their sessions
+         * @description An empty body resets the caller's own keys; `userId`, `username` or `user` names another
+         *     user, which needs `edit-other-user-e2ee` (else 400 `error-not-allowed`). The user's key pair
+         *     and room-key copies are cleared and all their sessions end. Needs the fresh proof in `x-2fa-
+         *     code`.
+         */
         post: operations["usersResetE2EKey"];
         delete?: never;
         options?: never;
@@ -265,8 +364,80 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn off a user's TOTP (own with an empty body; another's needs edit-other-user-totp) and end their sessions */
+        /**
+         * Turn off a user's TOTP (own with an empty body; another's needs edit-other-user-totp) and end their sessions
+         * @description An empty body turns off the caller's own TOTP; naming another user needs `edit-other-user-
+         *     totp` (else 400 `error-not-allowed`). When TOTP was on, all the user's sessions end. Needs
+         *     the fresh proof in `x-2fa-code`.
+         */
         post: operations["usersResetTOTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users.2fa.sendEmailCode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new second-factor code to a user with email 2FA on
+         * @description Mails a 6-digit code (written `123-456`; valid once, for TWO_FACTOR_EMAIL_CODE_TTL_SECONDS)
+         *     to the verified address of the caller, or without a session of the user named by
+         *     `emailOrUsername`, when that user has email as a second factor on. The answer is
+         *     `{"success": true}` whether or not such a user exists. Requests are limited per client
+         *     address (429); codes per user (over that, nothing is mailed).
+         */
+        post: operations["sendEmailCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users.2fa.enableEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn on email as a second factor (it takes effect for a verified address)
+         * @description Rocket.Chat's switch `services.email2fa.enabled`. Codes go to the user's verified address
+         *     (set by the operator); without one the switch alone asks for nothing.
+         */
+        post: operations["enableEmail2fa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users.2fa.disableEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn off email as a second factor (needs x-2fa-code)
+         * @description Needs the fresh proof: without `x-2fa-code` the answer is 400 `totp-required` with
+         *     `details.method: email` and a code is mailed; the emailed code (or a TOTP code) turns it
+         *     off.
+         */
+        post: operations["disableEmail2fa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -282,7 +453,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start TOTP enrolment; the secret is shown this once */
+        /**
+         * Start TOTP enrolment; the secret is shown this once
+         * @description Needs a fresh proof: the account password in `x-2fa-code` (`x-2fa-method: password`).
+         *     Without it the answer is 400 `totp-required` with `details.method: password`; a wrong
+         *     one is `totp-invalid`; too many wrong ones 429 `totp-max-attempts` (see docs/security.md).
+         */
         post: operations["totpEnable"];
         delete?: never;
         options?: never;
@@ -299,7 +475,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm enrolment with a first code; returns 12 single-use backup codes */
+        /**
+         * Confirm enrolment with a first code; returns 12 single-use backup codes
+         * @description `code` is a current code of the pending secret from `users.2fa.totp.enable`. A wrong one is
+         *     400 `invalid-totp`. On success TOTP is on, the caller's other sessions end, and 12 backup
+         *     codes are returned once.
+         */
         post: operations["totpValidate"];
         delete?: never;
         options?: never;
@@ -316,7 +497,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn TOTP off with a valid code (TOTP or backup) */
+        /**
+         * Turn TOTP off with a valid code (TOTP or backup)
+         * @description The `code` is the fresh proof this needs: a current TOTP or backup code. A wrong one is
+         *     400 `invalid-totp`; too many wrong ones 429 `totp-max-attempts` (see docs/security.md).
+         */
         post: operations["totpDisable"];
         delete?: never;
         options?: never;
@@ -333,7 +518,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace the backup codes, with a valid code */
+        /**
+         * Replace the backup codes, with a valid code
+         * @description The `code` is the fresh proof this needs: a current TOTP or backup code. A wrong one is
+         *     400 `invalid-totp`; too many wrong ones 429 `totp-max-attempts` (see docs/security.md).
+         */
         post: operations["totpRegenerateCodes"];
         delete?: never;
         options?: never;
@@ -348,7 +537,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How many backup codes are left */
+        /**
+         * How many backup codes are left
+         * @description How many of the 12 backup codes are unused. Without TOTP on: 400 `invalid-totp`.
+         */
         get: operations["totpCodesRemaining"];
         put?: never;
         post?: never;
@@ -374,6 +566,12 @@ export interface paths {
          *     `{"msg":"result","id":"1","error":{…}}`. Methods: `2fa:enable`, `2fa:validateTempToken`,
          *     `2fa:disable`, `2fa:regenerateCodes`, `2fa:checkCodesRemaining`, `e2e.fetchMyKeys`,
          *     `e2e.requestSubscriptionKeys`, `e2e.resetOwnE2EKey` (reads `x-2fa-code`).
+         *     `2fa:enable` and `e2e.resetOwnE2EKey` need a fresh proof in `x-2fa-code` (the password,
+         *     or with TOTP on a current code); `2fa:disable` and `2fa:regenerateCodes` take a current
+         *     code as their parameter. A missing or wrong proof is the DDP error `totp-required` /
+         *     `totp-invalid` with `details.method` (see docs/security.md). Only these names dispatch:
+         *     any other, including `constructor`, `toString` or `__proto__`, is an HTTP 404 with
+         *     `errorType: method-not-found`.
          */
         post: operations["methodCall"];
         delete?: never;
@@ -414,6 +612,9 @@ export interface components {
                 totp: {
                     enabled: boolean;
                 };
+                email2fa: {
+                    enabled: boolean;
+                };
                 password: {
                     exists: boolean;
                 };
@@ -448,6 +649,20 @@ export interface components {
         };
         /** @description `{"success": false, "error": "<reason> [<code>]", "errorType": "<code>", "details": {…}}` */
         Failure: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Failure"];
+            };
+        };
+        /**
+         * @description The fresh proof (Rocket.Chat's two-factor check) is missing (`totp-required`), wrong
+         *     (`totp-invalid`) or was guessed too often (429 `totp-max-attempts`); `details.method`
+         *     is `totp` or `email` with a second factor on, else `password`; `details.availableMethods`
+         *     lists the second factors on (for `email`, `codeGenerated` says a code was just mailed)
+         */
+        TwoFactorFailure: {
             headers: {
                 [name: string]: unknown;
             };
@@ -493,11 +708,22 @@ export interface components {
         };
     };
     parameters: {
-        /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+        /**
+         * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+         *     users without a second factor) the account password or its sha256 hex (the digest is
+         *     known after a Rocket.Chat /login)
+         */
         TwoFactorCode: string;
-        TwoFactorMethod: "totp" | "password";
+        /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
+        TwoFactorMethod: "totp" | "email" | "password";
     };
     requestBodies: {
+        /** @description Nothing to send; clients send `{}` or an empty JSON body (read as `{}`) */
+        Empty: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         RoomId: {
             content: {
                 "application/json": {
@@ -531,8 +757,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
                 "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
+                "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
             };
             path?: never;
             cookie?: never;
@@ -540,12 +772,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Username */
+                    /** @description Username, or email when it contains "@" */
                     user?: string;
                     username?: string;
                     email?: string;
                     password: string;
-                    /** @description TOTP or backup code */
+                    /** @description TOTP, backup or emailed code */
                     code?: string;
                 };
             };
@@ -580,7 +812,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: components["requestBodies"]["Empty"];
         responses: {
             /** @description Logged out */
             200: {
@@ -656,7 +888,16 @@ export interface operations {
     e2eSetUserPublicAndPrivateKeys: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
+                "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
+                "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -672,7 +913,9 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["Success"];
+            400: components["responses"]["TwoFactorFailure"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TwoFactorFailure"];
             default: components["responses"]["Failure"];
         };
     };
@@ -759,7 +1002,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: components["requestBodies"]["Empty"];
         responses: {
             200: components["responses"]["Success"];
             401: components["responses"]["Unauthorized"];
@@ -770,17 +1013,55 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
                 "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
                 "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: components["requestBodies"]["Empty"];
         responses: {
             200: components["responses"]["Success"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    e2eResetRoomKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rid: string;
+                    /** @description The new room key encrypted for the caller */
+                    e2eKey: string;
+                    e2eKeyId: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["Failure"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Without toggle-room-e2e-encryption in the room: `{"success":false,"error":"unauthorized"}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Failure"];
+                };
+            };
             default: components["responses"]["Failure"];
         };
     };
@@ -877,8 +1158,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
                 "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
                 "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
             };
             path?: never;
@@ -895,8 +1181,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
                 "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
                 "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
             };
             path?: never;
@@ -909,14 +1200,82 @@ export interface operations {
             default: components["responses"]["Failure"];
         };
     };
-    totpEnable: {
+    sendEmailCode: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    emailOrUsername: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Success"];
+            429: components["responses"]["Failure"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    enableEmail2fa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["Empty"];
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    disableEmail2fa: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
+                "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
+                "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["Empty"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["TwoFactorFailure"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TwoFactorFailure"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    totpEnable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
+                "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
+                "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["Empty"];
         responses: {
             /** @description The secret and its otpauth:// URL */
             200: {
@@ -932,7 +1291,9 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["TwoFactorFailure"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TwoFactorFailure"];
             default: components["responses"]["Failure"];
         };
     };
@@ -1008,8 +1369,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A TOTP code, a backup code, or (method `password`, for users without TOTP) the account password */
+                /**
+                 * @description A TOTP code, a backup code, an emailed code (method `email`), or (method `password`, for
+                 *     users without a second factor) the account password or its sha256 hex (the digest is
+                 *     known after a Rocket.Chat /login)
+                 */
                 "x-2fa-code"?: components["parameters"]["TwoFactorCode"];
+                /** @description Which second factor `x-2fa-code` is of; without it the first one on (TOTP, then email) */
                 "x-2fa-method"?: components["parameters"]["TwoFactorMethod"];
             };
             path: {
@@ -1039,6 +1405,15 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            /** @description No such method (`errorType` `method-not-found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Failure"];
+                };
+            };
             default: components["responses"]["Failure"];
         };
     };

@@ -73,7 +73,7 @@ export interface MountOptions<Operations> {
 export async function mountSpecification<Operations>(instance: FastifyInstance, options: MountOptions<Operations>) {
   const handlers = options.handlers as Record<string, Handler<unknown>>;
   const extras = (options.routeExtras ?? {}) as Record<string, RouteExtras>;
-  const specification = acceptAlso(options.specification, options.alsoAccept ?? []);
+  const specification = acceptAlso(withoutRouteAliases(options.specification), options.alsoAccept ?? []);
   const bodies = documentedBodies(specification);
   instance.addHook('preValidation', rejectNulCharacters);
   await instance.register(openapiGlue, {
@@ -102,13 +102,40 @@ interface DocumentedBody {
 }
 
 type SpecShape = {
-  paths?: Record<string, Record<string, { operationId?: string; requestBody?: RequestBodyShape }>>;
+  paths?: Record<string, Record<string, { operationId?: string; requestBody?: RequestBodyShape; 'x-same-route-as'?: string }>>;
   components?: { requestBodies?: Record<string, RequestBodyShape> };
 };
 type RequestBodyShape = { required?: boolean; $ref?: string; content?: Record<string, unknown> };
 
 function resolveBody(spec: SpecShape, body: RequestBodyShape | undefined): RequestBodyShape | undefined {
   return body?.$ref ? spec.components?.requestBodies?.[body.$ref.split('/').pop()!] : body;
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/**
+ * The spec without the operations marked `x-same-route-as: <operationId>`: they document
+ * another spelling of that operation's path (`/users/` for `/users`, as a seed writes it),
+ * which its route already serves since the router ignores a trailing slash; registering it
+ * again would be a duplicate route. A mark that names anything else fails the start-up.
+ */
+function withoutRouteAliases(specification: object): object {
+  const marked = Object.entries((specification as SpecShape).paths ?? {}).flatMap(([path, item]) =>
+    Object.keys(item ?? {}).filter((method) => HTTP_METHODS.has(method) && item[method]?.['x-same-route-as']).map((method) => ({ path, method })),
+  );
+  if (marked.length === 0) return specification;
+  const spec = structuredClone(specification) as SpecShape;
+  const paths = spec.paths!;
+  for (const { path, method } of marked) {
+    const target = paths[path][method]['x-same-route-as'];
+    const canonical = path.length > 1 ? path.replace(/\/$/, '') : path;
+    if (canonical === path || paths[canonical]?.[method]?.operationId !== target) {
+      throw new Error(`${method.toUpperCase()} ${path}: x-same-route-as ${target} is not ${method.toUpperCase()} ${canonical}`);
+    }
+    delete paths[path][method];
+    if (!Object.keys(paths[path]).some((key) => HTTP_METHODS.has(key))) delete paths[path];
+  }
+  return spec;
 }
 
 /** A copy of the spec in which every JSON request body also accepts the given content types. */

@@ -21,6 +21,8 @@ export async function webClient(app: FastifyInstance, { root = webDist }: { root
     wildcard: false,
     index: 'index.html',
     decorateReply: false,
+    // Source maps (an older build may hold some) are never served.
+    allowedPath: (pathName) => !pathName.endsWith('.map'),
     // Hashed asset names never change; index.html must be revalidated to pick up a new build.
     setHeaders: (reply, filePath) => {
       reply.header('cache-control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');

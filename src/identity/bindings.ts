@@ -3,6 +3,7 @@
 import { and, eq, gte, inArray, isNull, lte, or } from 'drizzle-orm';
 import { equalsAnyText } from '../db/client.ts';
 import { identityAssociations, identityEphemeralKeys, identityInvites } from '../db/schema/index.ts';
+import { OutboundRefusedError } from '../http/outbound.ts';
 import { invalidParam, matrixError } from './errors.ts';
 import { FederationRefusedError, serverOfMxid } from './federation.ts';
 import { lookupHash, normaliseAddress } from './hashing.ts';
@@ -106,7 +107,8 @@ async function notifyHomeserver(s: IdentityService, server: string, association:
       s.k.log.warn({ server, status: response.status, attempt }, 'homeserver refused onbind');
     } catch (error) {
       s.k.log.warn({ server, err: error, attempt }, 'onbind to the homeserver failed');
-      if (error instanceof FederationRefusedError) return;
+      // Refused, not failed: retrying would be refused again.
+      if (error instanceof FederationRefusedError || error instanceof OutboundRefusedError) return;
     }
     await pause(s, 1000 * 2 ** attempt);
   }

@@ -1,14 +1,24 @@
-// Calls to homeservers over the Matrix federation API: server discovery (IP literals and
-// host:port directly, plain names through .well-known/matrix/server, else port 8448) and
-// small JSON requests over HTTPS (MATRIX_FEDERATION_VERIFY_TLS=false allows self-signed).
+// Calls to homeservers over the Matrix federation API: the server name resolved as a
+// federating server does (./discovery.ts: well-known, SRV, 8448), then small JSON requests
+// over HTTPS whose certificate must carry the server name (or its delegated name), never just
+// the host connected to (MATRIX_FEDERATION_VERIFY_TLS=false allows any, for test deployments).
+// Every connection, the well-known fetch included, goes through the outbound policy's agent
+// (no internal addresses, src/http/outbound.ts).
 import { request } from 'node:https';
 import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { OutboundRefusedError, type OutboundPolicy } from '../http/outbound.ts';
+import { DiscoveryError, parseServerName, ServerDiscovery, type FederationTarget } from './discovery.ts';
+import { ServerKeys } from './server-keys.ts';
+
+export { parseServerName } from './discovery.ts';
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const TIMEOUT_MS = 10_000;
 
 export interface FederationResponse {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
 
@@ -17,38 +27,56 @@ export class FederationError extends Error {}
 /** The server name is not among MATRIX_FEDERATION_ALLOWED_SERVERS: nothing was sent. */
 export class FederationRefusedError extends FederationError {}
 
-/** host, [v6], host:port, [v6]:port; the host a hostname or an IP literal (Matrix server name grammar). */
-export function parseServerName(name: string): { host: string; port?: number } | undefined {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z.-]+)(?::(\d{1,5}))?$/.exec(name);
-  if (!match) return undefined;
-  const port = match[2] === undefined ? undefined : Number(match[2]);
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
-  const host = match[1];
-  if (host.startsWith('[') && isIP(host.slice(1, -1)) !== 6) return undefined;
-  if (!host.startsWith('[') && /^[0-9.]+$/.test(host) && isIP(host) !== 4) return undefined;
-  if (host.length > 255) return undefined;
-  return { host, port };
-}
-
 export class Federation {
+  readonly discovery: ServerDiscovery;
+  /** Homeservers' signing keys (X-Matrix request auth), cached until their valid_until_ts. */
+  readonly serverKeys: ServerKeys;
+
   constructor(
+    private readonly policy: OutboundPolicy,
     private readonly verifyTls: boolean,
     private readonly allowedServers?: string[],
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.discovery = new ServerDiscovery((target, path) => this.call(target, 'GET', path), policy.resolveSrv, now);
+    this.serverKeys = new ServerKeys(this, now);
+  }
 
-  private call(host: string, port: number, method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}) {
+  /** One request to the target: its addresses in order until one connects (the next SRV target when one is down or refused). */
+  private async call(target: FederationTarget, method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<FederationResponse> {
+    let lastError: unknown = new FederationError('no address to connect to');
+    for (const address of target.addresses) {
+      try {
+        return await this.send(address, target, method, pathAndQuery, body, headers);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  private send(address: { host: string; port: number }, target: FederationTarget, method: string, pathAndQuery: string, body: unknown, headers: Record<string, string>) {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const tlsName = target.tlsName;
     return new Promise<FederationResponse>((resolve, reject) => {
       const req = request(
         {
-          host: host.replace(/^\[|\]$/g, ''),
-          port,
+          agent: this.policy.agent,
+          host: address.host,
+          port: address.port,
           method,
           path: pathAndQuery,
           rejectUnauthorized: this.verifyTls,
-          servername: isIP(host.replace(/^\[|\]$/g, '')) ? undefined : host,
+          // SNI and the certificate check name the server, not the address: no SNI for an IP.
+          servername: isIP(tlsName) ? '' : tlsName,
+          checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkServerIdentity(tlsName, certificate),
           timeout: TIMEOUT_MS,
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...headers },
+          headers: {
+            host: target.hostHeader,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...headers,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -66,40 +94,31 @@ export class Federation {
             } catch {
               parsed = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
           });
           res.on('error', reject);
         },
       );
       req.on('timeout', () => req.destroy(new FederationError('timed out')));
-      req.on('error', (error) => reject(error instanceof FederationError ? error : new FederationError(error.message)));
+      req.on('error', (error) => reject(error instanceof FederationError || error instanceof OutboundRefusedError ? error : new FederationError(error.message)));
       req.end(payload);
     });
   }
 
-  /** Where a server name's federation API listens. */
-  async resolve(serverName: string): Promise<{ host: string; port: number }> {
-    const parsed = parseServerName(serverName);
-    if (!parsed) throw new FederationError(`Invalid server name ${serverName}`);
-    if (parsed.port !== undefined) return { host: parsed.host, port: parsed.port };
-    if (parsed.host.startsWith('[') || isIP(parsed.host)) return { host: parsed.host, port: 8448 };
+  /** Where a server name's federation API listens, and which certificate it must show. */
+  async resolve(serverName: string): Promise<FederationTarget> {
     try {
-      const wellKnown = await this.call(parsed.host, 443, 'GET', '/.well-known/matrix/server');
-      const delegated = (wellKnown.body as { 'm.server'?: unknown } | undefined)?.['m.server'];
-      const target = wellKnown.status === 200 && typeof delegated === 'string' ? parseServerName(delegated) : undefined;
-      if (target) return { host: target.host, port: target.port ?? 8448 };
-    } catch {
-      // No delegation: the server name itself on the federation port.
+      return await this.discovery.resolve(serverName);
+    } catch (error) {
+      throw error instanceof DiscoveryError ? new FederationError(error.message) : error;
     }
-    return { host: parsed.host, port: 8448 };
   }
 
   async request(serverName: string, method: string, pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<FederationResponse> {
     if (this.allowedServers && !this.allowedServers.includes(serverName.toLowerCase())) {
       throw new FederationRefusedError(`This identity server does not federate with ${serverName}`);
     }
-    const { host, port } = await this.resolve(serverName);
-    return this.call(host, port, method, pathAndQuery, body, headers);
+    return this.call(await this.resolve(serverName), method, pathAndQuery, body, headers);
   }
 }
 

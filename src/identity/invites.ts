@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { constantTimeEqual } from '../auth/tokens.ts';
 import { identityAssociations, identityEphemeralKeys, identityInvites } from '../db/schema/index.ts';
-import { assertValidEmail, headerValue, sendTemplatedEmail } from './emails.ts';
+import { assertValidEmail, headerValue, MAX_EMAIL_LENGTH, sendTemplatedEmail } from './emails.ts';
 import { invalidParam, matrixError, missingParams } from './errors.ts';
 import { normaliseAddress } from './hashing.ts';
 import { publicUrl, type IdentityService } from './service.ts';
@@ -57,9 +57,32 @@ export interface StoredInvite {
   display_name: string;
 }
 
+const DEFAULT_WEB_CLIENT = 'https://app.element.io';
+
+/**
+ * Where the mailed link sends the invitee: an https: URL, and one of IDENTITY_WEB_CLIENT_LOCATIONS
+ * when set (its first by default), so an invite cannot lead to a look-alike page or run script.
+ */
+function webClientLocation(s: IdentityService, value: unknown): string {
+  const allowed = s.k.config.identity.webClientLocations;
+  if (value === undefined) return allowed?.[0] ?? DEFAULT_WEB_CLIENT;
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || url.username || url.password) throw invalidParam('org.matrix.web_client_location must be an https: URL');
+  if (allowed && !allowed.includes(url.origin)) throw invalidParam('org.matrix.web_client_location is not a web client of this identity server');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 /** `verifiedSender` is the v2 account: it must be the invite's sender. */
 export async function storeInvite(s: IdentityService, input: StoreInviteInput, verifiedSender?: string): Promise<StoredInvite> {
   if (verifiedSender !== undefined && verifiedSender !== input.sender) throw matrixError(403, 'M_UNAUTHORIZED', "'sender' doesn't match");
+  // Before any parsing (Sydent answers M_INVALID_PARAM too).
+  if (input.address.length > MAX_EMAIL_LENGTH) throw invalidParam(`address is longer than ${MAX_EMAIL_LENGTH} characters`);
+  const clientLocation = webClientLocation(s, input['org.matrix.web_client_location']);
   await s.limiters.emailPerClient.consume(`sender:${input.sender}`);
   const medium = input.medium;
   const address = normaliseAddress(medium, input.address);
@@ -74,12 +97,14 @@ export async function storeInvite(s: IdentityService, input: StoreInviteInput, v
 
   const token = Array.from({ length: 128 }, () => LETTERS[randomInt(LETTERS.length)]).join('');
   const ephemeral = newEphemeralKeyPair();
-  const substitutions: Record<string, string> = Object.fromEntries(TEMPLATE_KEYS.map((key) => [key, '']));
-  for (const [key, value] of Object.entries(input)) if (typeof value === 'string') substitutions[key] = value;
-  const senderName = truncate(substitutions.sender_display_name || input.sender, 20, 19);
-  const roomName = truncate(substitutions.room_name, 30, 25);
+  // The request's fields, each under its own name (Sydent passes them all to the template)…
+  const requested: Record<string, unknown> = { ...Object.fromEntries(TEMPLATE_KEYS.map((key) => [key, ''])), ...input };
+  const text = (name: string) => (typeof requested[name] === 'string' ? (requested[name] as string) : '');
+  const senderName = truncate(text('sender_display_name') || input.sender, 20, 19);
+  const roomName = truncate(text('room_name'), 30, 25);
   const signurl = publicUrl(s, `/api/v1/sign-ed25519?${new URLSearchParams({ token, private_key: ephemeral.privateSeed })}`);
-  Object.assign(substitutions, {
+  // …and what the server sets, which no request field can replace.
+  const substitutions: Record<string, string> = {
     address,
     token,
     ephemeral_private_key: ephemeral.privateSeed,
@@ -87,16 +112,16 @@ export async function storeInvite(s: IdentityService, input: StoreInviteInput, v
     room_name: roomName,
     bracketed_room_name: roomName ? `(${roomName}) ` : '',
     bracketed_verified_sender: verifiedSender ? `(${verifiedSender}) ` : '',
-    web_client_location: typeof input['org.matrix.web_client_location'] === 'string' ? input['org.matrix.web_client_location'] : 'https://app.element.io',
-    subject_header_value: headerValue(`${senderName} has invited you to ${substitutions.room_type === 'm.space' ? 'a space' : 'chat'}`),
+    web_client_location: clientLocation,
+    subject_header_value: headerValue(`${senderName} has invited you to ${text('room_type') === 'm.space' ? 'a space' : 'chat'}`),
     signurl,
-  });
+  };
 
   await s.k.db.transaction(async (tx) => {
     await tx.insert(identityEphemeralKeys).values({ publicKey: ephemeral.publicKey });
     await tx.insert(identityInvites).values({ medium, address, roomId: input.room_id, sender: input.sender, token, ephemeralPublicKey: ephemeral.publicKey });
     // Inside the transaction: an invite nobody was told about is not stored.
-    await sendTemplatedEmail(s, 'invite_template.eml.j2', address, substitutions);
+    await sendTemplatedEmail(s, 'invite_template.eml.j2', address, substitutions, requested);
   });
   return {
     token,

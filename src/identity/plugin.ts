@@ -11,10 +11,29 @@ import { identitySecurity } from './auth.ts';
 import { accountHandlers } from './handlers/accounts.ts';
 import { associationHandlers } from './handlers/associations.ts';
 import { inviteHandlers } from './handlers/invites.ts';
-import { validationHandlers } from './handlers/validation.ts';
-import { createIdentityService } from './service.ts';
+import { LINK_OPERATIONS, validationHandlers } from './handlers/validation.ts';
+import { createIdentityService, type IdentityService } from './service.ts';
+import { sendVerifyPage, type LinkMedium, type LinkOutcome } from './verify-page.ts';
 
 export const IDENTITY_PREFIX = '/_matrix/identity';
+
+/**
+ * The operations limited per client address (IDENTITY_RATE_LIMIT_PER_IP a minute, counted in
+ * memory), and the budget each draws from: the v1 and v2 forms of one action share a budget.
+ */
+const PER_ADDRESS_BUDGETS: Partial<Record<keyof operations, string>> = {
+  bind: 'bind',
+  bind3pid: 'bind',
+  bindV2: 'bind',
+  unbind: 'unbind',
+  unbindV2: 'unbind',
+  registerAccount: 'register',
+  storeInvite: 'invite',
+  storeInviteV2: 'invite',
+  lookupV1: 'lookup',
+  bulkLookup: 'lookup',
+  lookupV2: 'lookup',
+};
 
 const CODE_BY_STATUS: Record<number, string> = {
   401: 'M_UNAUTHORIZED',
@@ -68,6 +87,14 @@ export function sendIdentityError(request: FastifyRequest, reply: FastifyReply, 
   return reply.code(status).type('application/json').send(body);
 }
 
+/** An error of a link a person opened (even a malformed one): the verify page, never a JSON body. */
+async function sendLinkError(s: IdentityService, request: FastifyRequest, reply: FastifyReply, medium: LinkMedium, error: unknown) {
+  const { status, body, retryAfter } = matrixErrorOf(error);
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  const outcome: LinkOutcome = status === 429 ? { kind: 'limited', retryAfter } : status >= 500 ? { kind: 'failed' } : { kind: 'refused', errcode: body.errcode };
+  return sendVerifyPage(s, reply, medium, outcome);
+}
+
 /** The spec's path templates as patterns, to tell a wrong method (405) from an unknown path (404). */
 function knownPaths(): Array<{ pattern: RegExp; methods: Set<string> }> {
   return Object.entries((specification as { paths: Record<string, Record<string, unknown>> }).paths).map(([template, item]) => ({
@@ -84,7 +111,10 @@ export async function identityPlugin(app: FastifyInstance, { kernel: k }: { kern
     service.mailer.close();
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => sendIdentityError(request, reply, error));
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const linkMedium = (request.routeOptions.config as { verifyPage?: LinkMedium } | undefined)?.verifyPage;
+    return linkMedium ? sendLinkError(service, request, reply, linkMedium, error) : sendIdentityError(request, reply, error);
+  });
   const paths = knownPaths();
   app.setNotFoundHandler((request, reply) => {
     if (request.method === 'OPTIONS') return reply.code(200).send({});
@@ -111,5 +141,16 @@ export async function identityPlugin(app: FastifyInstance, { kernel: k }: { kern
     alsoAccept: ['application/x-www-form-urlencoded'],
     securityHandlers: identitySecurity(service),
     handlers: { ...accountHandlers(service), ...validationHandlers(service), ...associationHandlers(service), ...inviteHandlers(service) },
+    routeExtras: {
+      // Counted on arrival, before the body is read or validated.
+      ...Object.fromEntries(
+        Object.entries(PER_ADDRESS_BUDGETS).map(([operation, budget]) => [
+          operation,
+          { onRequest: async (request: FastifyRequest) => service.limiters.perAddress.consume(`${budget}:${request.ip}`) },
+        ]),
+      ),
+      // Links a person opens: their errors are the verify page (see sendLinkError).
+      ...Object.fromEntries(Object.entries(LINK_OPERATIONS).map(([operation, medium]) => [operation, { config: { verifyPage: medium } }])),
+    },
   });
 }

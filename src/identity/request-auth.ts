@@ -1,6 +1,6 @@
 // Requests signed by a homeserver (`Authorization: X-Matrix origin=…,key=…,sig=…`): the
 // signature covers {method, uri, origin, destination(_is), content}, verified with the
-// origin's key from its /_matrix/key/v2/server.
+// origin's key from its /_matrix/key/v2/server (cached until its valid_until_ts, ./server-keys.ts).
 import { matrixError } from './errors.ts';
 import { parseServerName } from './federation.ts';
 import type { IdentityService } from './service.ts';
@@ -28,9 +28,7 @@ export async function verifyFederationRequest(
 
   let publicKey: string | undefined;
   try {
-    const response = await s.federation.request(auth.origin, 'GET', '/_matrix/key/v2/server');
-    const body = response.body as { server_name?: string; verify_keys?: Record<string, { key?: string }> } | undefined;
-    if (response.status === 200 && body?.server_name === auth.origin) publicKey = body.verify_keys?.[auth.key]?.key;
+    publicKey = await s.federation.serverKeys.key(auth.origin, auth.key);
   } catch (error) {
     s.k.log.warn({ err: error, origin: auth.origin }, 'fetching a homeserver key failed');
   }

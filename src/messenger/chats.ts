@@ -4,13 +4,13 @@ import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { AuthContext } from '../auth/sessions.ts';
 import type { Executor } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { chatMembers, chats, media, messages, uploads, users } from '../db/schema/index.ts';
+import { chatMembers, chats, media, messages, users } from '../db/schema/index.ts';
 import { badRequest, forbidden, notFound } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { loadChat, loadChats, sharedChatInfo, usersFromJson, usersJson, type ChatInfo, type ChatRow, type MemberRow } from './chat-views.ts';
 import { chatRecipients, publishChatEvent } from './events.ts';
 import type { UserInfo } from './views.ts';
-import { insertMediaOf, ownUpload } from '../files/uploads.ts';
+import { deleteOwnUploads, insertMediaOf, ownUpload } from '../files/uploads.ts';
 
 export const MAX_USERS_PER_CALL = 10;
 const IMAGE_TYPES = new Set(['jpg', 'jpeg', 'png', 'gif', 'webp', 'heic', 'heif', 'avif', 'bmp', 'tiff']);
@@ -220,7 +220,7 @@ export async function addImage(k: Kernel, auth: AuthContext, chatId: string, ima
 }
 
 export async function deleteImage(k: Kernel, auth: AuthContext, chatId: string, imageId: string): Promise<void> {
-  const removed = await k.db.transaction(async (tx) => {
+  await k.db.transaction(async (tx) => {
     const member = requireMember(await chatAccess(tx, chatId, auth.user.id));
     const [image] = await tx
       .select()
@@ -230,10 +230,9 @@ export async function deleteImage(k: Kernel, auth: AuthContext, chatId: string, 
     if (!image) throw notFound('Image not found');
     if (!isManager(member) || member.isUserBlocked) throw forbidden('Only the chat owner changes its images');
     await tx.delete(media).where(eq(media.id, imageId));
-    const [upload] = await tx.delete(uploads).where(eq(uploads.name, imageId)).returning();
-    return upload ?? { name: imageId, fileType: image.fileType };
+    // Only its uploader's file goes (another user may hold the name by now).
+    await deleteOwnUploads(k, tx, [{ name: imageId, ownerId: image.ownerId }]);
   });
-  await k.files.remove(removed.name, removed.fileType);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -295,7 +294,7 @@ export async function removeUsers(k: Kernel, auth: AuthContext, chatId: string, 
 
 /** Deletes the messages (with their attachments) and hides the chat on every member's devices. */
 export async function deleteChat(k: Kernel, auth: AuthContext, chatId: string): Promise<void> {
-  const { chat, recipients, files } = await k.db.transaction(async (tx) => {
+  const { chat, recipients } = await k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id, true);
     if (!access.member) throw notFound('Chat not found');
     if (!access.chat.isPersonal && access.member.role !== 'owner') throw forbidden('Only the owner deletes a group chat');
@@ -304,19 +303,16 @@ export async function deleteChat(k: Kernel, auth: AuthContext, chatId: string): 
     const attached = await tx
       .delete(media)
       .where(sql`${media.messageId} in (select m.id from messages m where m.chat_id = ${chatId})`)
-      .returning({ id: media.id, fileType: media.fileType });
-    const files = attached.length
-      ? await tx.delete(uploads).where(inArray(uploads.name, attached.map((row) => row.id))).returning({ name: uploads.name, fileType: uploads.fileType })
-      : [];
+      .returning({ id: media.id, ownerId: media.ownerId });
+    await deleteOwnUploads(k, tx, attached.map((row) => ({ name: row.id, ownerId: row.ownerId })));
     await tx.delete(messages).where(eq(messages.chatId, chatId));
     await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
     await tx
       .update(chatMembers)
       .set({ isRemovedOnDevice: true })
       .where(and(eq(chatMembers.chatId, chatId), eq(chatMembers.isChatBlocked, false)));
-    return { chat, recipients, files };
+    return { chat, recipients };
   });
-  await Promise.all(files.map((file) => k.files.remove(file.name, file.fileType)));
   await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatDeleted', actorId: auth.user.id, payload: sharedChatInfo(chat) });
 }
 

@@ -2,7 +2,8 @@
 // have their own endpoints).
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthContext } from '../auth/sessions.ts';
-import { media, uploads } from '../db/schema/index.ts';
+import { media } from '../db/schema/index.ts';
+import { deleteOwnUploads } from '../files/uploads.ts';
 import { forbidden } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { mediaInfo, type MediaInfo } from './views.ts';
@@ -22,14 +23,12 @@ export async function recentMedia(k: Kernel, auth: AuthContext, offset: number, 
 
 /** Deletes one of the caller's attachments with its file; anything else answers 403. */
 export async function deleteMedia(k: Kernel, auth: AuthContext, mediaId: string): Promise<void> {
-  const removed = await k.db.transaction(async (tx) => {
+  await k.db.transaction(async (tx) => {
     const [row] = await tx
       .delete(media)
       .where(and(eq(media.id, mediaId), attachmentsOf(auth.user.id)))
       .returning();
     if (!row) throw forbidden('This is not one of your media');
-    const [upload] = await tx.delete(uploads).where(eq(uploads.name, mediaId)).returning();
-    return upload ?? { name: mediaId, fileType: row.fileType };
+    await deleteOwnUploads(k, tx, [{ name: mediaId, ownerId: auth.user.id }]);
   });
-  await k.files.remove(removed.name, removed.fileType);
 }

@@ -1,11 +1,12 @@
 // The Users area: registration, sessions, profile, passwords, account keys, photos.
 import { and, desc, eq, ilike, inArray, lt, max, or, sql } from 'drizzle-orm';
-import { hashSecret, verifySecret } from '../auth/passwords.ts';
+import { accountClient, hashSecret, verifySecret } from '../auth/passwords.ts';
+import { requireFreshProof, type FreshProof } from '../auth/second-factor.ts';
 import { issueSession, revokeSession, revokeUserSessions, type AuthContext, type DeviceInfoInput, type UserRow } from '../auth/sessions.ts';
 import type { Executor } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { insertMediaOf, ownUpload } from '../files/uploads.ts';
-import { deviceSessions, media, uploads, users } from '../db/schema/index.ts';
+import { deleteOwnUploads, deleteUploadsOf, insertMediaOf, ownUpload } from '../files/uploads.ts';
+import { deviceSessions, media, users } from '../db/schema/index.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { deviceSessionInfo, userInfo, type MediaRow, type PrivateUserInfo, type UserInfo } from './views.ts';
@@ -58,7 +59,9 @@ export interface Registration {
 export async function registerUser(k: Kernel, input: Registration): Promise<PrivateUserInfo> {
   const name = normalizeName(input.name);
   const username = input.username.trim().toLowerCase();
-  const passwordHash = await hashSecret(input.password);
+  // Each registration costs an argon2 hash: limited per address before any is computed.
+  await k.limiters.registerPerIp.consume(input.ipAddress);
+  const passwordHash = await hashSecret(input.password, input.ipAddress);
   try {
     return await k.db.transaction(async (tx) => {
       const [user] = await tx.insert(users).values({ name, username, passwordHash }).returning();
@@ -107,30 +110,31 @@ export async function updateProfile(k: Kernel, auth: AuthContext, change: Profil
 /** New password after proving the old one; the other sessions of the account end. */
 export async function changePassword(k: Kernel, auth: AuthContext, currentPassword: string, newPassword: string): Promise<void> {
   await k.limiters.guesses.consume(`password:${auth.user.id}`);
-  if (!(await verifySecret(auth.user.passwordHash, currentPassword))) throw forbidden(WRONG_PASSWORD);
-  const passwordHash = await hashSecret(newPassword);
+  if (!(await verifySecret(auth.user.passwordHash, currentPassword, accountClient(auth.user.id)))) throw forbidden(WRONG_PASSWORD);
+  const passwordHash = await hashSecret(newPassword, accountClient(auth.user.id));
   await k.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
+    await tx.update(users).set({ passwordHash, passwordDigestHash: null, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
     await revokeUserSessions(tx, auth.user.id, auth.session.id);
   });
 }
 
-export async function setAccountKey(k: Kernel, auth: AuthContext, password: string, accountKey: string): Promise<void> {
-  await k.limiters.guesses.consume(`password:${auth.user.id}`);
-  if (!(await verifySecret(auth.user.passwordHash, password))) throw forbidden(WRONG_PASSWORD);
-  const accountKeyHash = await hashSecret(accountKey);
+/** Sets the account key (it can reset a lost password): the password, and with TOTP on a code, are proven first. */
+export async function setAccountKey(k: Kernel, auth: AuthContext, proof: FreshProof & { password: string }, accountKey: string): Promise<void> {
+  await requireFreshProof(k, auth.user, proof);
+  const accountKeyHash = await hashSecret(accountKey, accountClient(auth.user.id));
   await k.db.update(users).set({ accountKeyHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
 }
 
 /** Replaces a lost password when the account key matches; every session of the account ends. */
-export async function resetPassword(k: Kernel, userId: number, accountKey: string, newPassword: string): Promise<void> {
+/** `client`: the caller's address, whose share of the hashing queue the two hashes use. */
+export async function resetPassword(k: Kernel, userId: number, accountKey: string, newPassword: string, client: string): Promise<void> {
   await k.limiters.guesses.consume(`account-key:${userId}`);
   const [user] = await k.db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!user) throw notFound('User not found');
-  if (!(await verifySecret(user.accountKeyHash, accountKey))) throw forbidden('Invalid account key');
-  const passwordHash = await hashSecret(newPassword);
+  if (!(await verifySecret(user.accountKeyHash, accountKey, client))) throw forbidden('Invalid account key');
+  const passwordHash = await hashSecret(newPassword, client);
   await k.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
+    await tx.update(users).set({ passwordHash, passwordDigestHash: null, updatedAt: new Date() }).where(eq(users.id, userId));
     await revokeUserSessions(tx, userId);
   });
   // Not the caller's own account as far as the request knows: forget it here, not in onSend.
@@ -146,11 +150,12 @@ export async function updateDevice(k: Kernel, auth: AuthContext, deviceName: str
   });
 }
 
-export async function getUser(k: Kernel, userId: number, full: boolean): Promise<UserInfo> {
+/** A user's public info; `lastSeen` (presence) only for a signed-in viewer, never to anonymous callers. */
+export async function getUser(k: Kernel, userId: number, full: boolean, viewer: AuthContext | undefined): Promise<UserInfo> {
   const [user] = await k.db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!user) throw notFound('User not found');
   const photos = (await photosOf(k.db, [user.id])).get(user.id);
-  return userInfo(user, { full, photos, lastSeen: full ? await lastSeenOf(k.db, user.id) : undefined });
+  return userInfo(user, { full, photos, lastSeen: full && viewer ? await lastSeenOf(k.db, user.id) : undefined });
 }
 
 async function withPhotos(k: Kernel, rows: UserRow[]): Promise<UserInfo[]> {
@@ -212,25 +217,29 @@ export async function addPhoto(k: Kernel, auth: AuthContext, photo: PhotoInput):
 }
 
 export async function deletePhoto(k: Kernel, auth: AuthContext, photoId: string): Promise<void> {
-  const removed = await k.db.transaction(async (tx) => {
+  await k.db.transaction(async (tx) => {
     const [photo] = await tx.select().from(media).where(and(eq(media.id, photoId), sql`${media.photoOfUserId} is not null`)).limit(1);
     if (!photo) throw notFound('Photo not found');
     if (photo.photoOfUserId !== auth.user.id) throw forbidden('This photo belongs to another user');
     await tx.delete(media).where(eq(media.id, photoId));
-    const [upload] = await tx.delete(uploads).where(eq(uploads.name, photoId)).returning();
-    return upload ?? { name: photoId, fileType: photo.fileType };
+    // Only the caller's own upload of that name goes (another user may hold the name by now).
+    await deleteOwnUploads(k, tx, [{ name: photoId, ownerId: auth.user.id }]);
   });
-  await k.files.remove(removed.name, removed.fileType);
+}
+
+/** Deletes the caller's account after a fresh proof: a Bearer token alone is not enough. */
+export async function deleteOwnAccount(k: Kernel, auth: AuthContext, proof: FreshProof): Promise<void> {
+  await requireFreshProof(k, auth.user, proof);
+  await deleteAccount(k, auth.user.id);
 }
 
 /** Deletes the account with everything it owns (sessions, chats it owns, messages, files). */
 export async function deleteAccount(k: Kernel, userId: number): Promise<void> {
-  const files = await k.db.transaction(async (tx) => {
-    const owned = await tx.select({ name: uploads.name, fileType: uploads.fileType }).from(uploads).where(eq(uploads.ownerId, userId));
+  await k.db.transaction(async (tx) => {
+    // The files go while their rows are locked: a new upload of a freed name keeps its bytes.
+    await deleteUploadsOf(k, tx, userId);
     const [deleted] = await tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
     if (!deleted) throw new ApiError(404, 'User not found');
-    return owned;
   });
   k.authCache.forgetUser(userId);
-  await Promise.all(files.map((file) => k.files.remove(file.name, file.fileType)));
 }

@@ -25,8 +25,8 @@ export interface HubOptions {
   bus: EventBus;
   config: Config;
   log: FastifyBaseLogger;
-  /** An https.Agent for the push services (tests trust their own certificate). */
-  pushAgent?: Agent;
+  /** The outbound policy's https.Agent (src/http/outbound.ts): push endpoints are user-chosen URLs. */
+  pushAgent: Agent;
 }
 
 /** `o`: the publishing process, which has delivered to its own sockets already. */
@@ -101,6 +101,16 @@ export class RealtimeHub implements Realtime {
   attach(socket: WebSocket, userId: number, sessionId: string): void {
     if (this.closed) {
       socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
+      return;
+    }
+    // Bounded per process (each process of a cluster allows as many): enough for every tab.
+    const limits = this.options.config.webSocketLimits;
+    if (this.sockets.countOf({ sessionId }) >= limits.perSession) {
+      socket.close(CLOSE_POLICY_VIOLATION, `Too many sockets for this device session (at most ${limits.perSession})`);
+      return;
+    }
+    if (this.sockets.countOf({ userId }) >= limits.perUser) {
+      socket.close(CLOSE_POLICY_VIOLATION, `Too many sockets for this user (at most ${limits.perUser})`);
       return;
     }
     const client: SocketClient = { id: randomUUID(), socket, userId, sessionId, alive: true };

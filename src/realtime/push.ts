@@ -62,8 +62,8 @@ export interface PushOptions {
   db: Database;
   keys: VapidKeys;
   subject: string;
-  /** An https.Agent for the push services (tests trust their own certificate with it). */
-  agent?: Agent;
+  /** The outbound policy's https.Agent: a subscription's endpoint is chosen by its browser (or an attacker). */
+  agent: Agent;
   log: { warn(object: object, message: string): void; debug(object: object, message: string): void };
 }
 
@@ -123,7 +123,7 @@ export async function sendPushes(options: PushOptions, targets: PushTarget[], pa
           TTL: PUSH_TTL_SECONDS,
           urgency: urgent ? 'high' : 'normal',
           timeout: 10_000,
-          ...(options.agent ? { agent: options.agent } : {}),
+          agent: options.agent,
         });
         sent += 1;
       } catch (error) {

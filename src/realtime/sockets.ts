@@ -30,6 +30,11 @@ export class SocketRegistry {
     return count;
   }
 
+  /** Open sockets of this user, or of this device session, in this process. */
+  countOf(key: { userId: number } | { sessionId: string }): number {
+    return ('userId' in key ? this.byUser.get(key.userId) : this.bySession.get(key.sessionId))?.size ?? 0;
+  }
+
   add(client: SocketClient): void {
     addTo(this.byUser, client.userId, client);
     addTo(this.bySession, client.sessionId, client);

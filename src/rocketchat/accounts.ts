@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { authenticatePassword, InvalidCredentialsError } from '../auth/login.ts';
 import { RateLimitedError } from '../auth/rate-limits.ts';
+import { isEmailFactorOn } from '../auth/email-code.ts';
+import { rememberPasswordDigest } from '../auth/second-factor.ts';
 import { issueSession, revokeSession, type AuthContext, type UserRow } from '../auth/sessions.ts';
 import { users } from '../db/schema/index.ts';
 import type { Kernel } from '../kernel.ts';
@@ -23,7 +25,7 @@ export interface Me {
   roles: string[];
   utcOffset: number;
   createdAt: string;
-  services: { totp: { enabled: boolean }; password: { exists: boolean } };
+  services: { totp: { enabled: boolean }; email2fa: { enabled: boolean }; password: { exists: boolean } };
 }
 
 export async function meOf(k: Kernel, user: UserRow): Promise<Me> {
@@ -31,14 +33,18 @@ export async function meOf(k: Kernel, user: UserRow): Promise<Me> {
     _id: String(user.id),
     username: user.username,
     name: user.name,
-    ...(user.email ? { emails: [{ address: user.email, verified: false }], email: user.email } : {}),
+    ...(user.email ? { emails: [{ address: user.email, verified: user.emailVerified }], email: user.email } : {}),
     status: 'online',
     statusConnection: 'online',
     active: true,
     roles: user.roles,
     utcOffset: 0,
     createdAt: user.createdAt.toISOString(),
-    services: { totp: { enabled: await isTotpEnabled(k, user.id) }, password: { exists: true } },
+    services: {
+      totp: { enabled: await isTotpEnabled(k, user.id) },
+      email2fa: { enabled: await isEmailFactorOn(k, user.id) },
+      password: { exists: true },
+    },
   };
 }
 
@@ -48,6 +54,8 @@ export interface LoginInput {
   email?: string;
   password: string;
   code?: string;
+  /** x-2fa-method: which second factor `code` is of. */
+  method?: string;
   ipAddress: string;
   userAgent?: string;
 }
@@ -61,7 +69,7 @@ export async function login(k: Kernel, input: LoginInput) {
   let user: UserRow;
   try {
     user = await authenticatePassword(k.db, k.limiters, { login: identity, password: input.password, ipAddress: input.ipAddress });
-    await checkLoginSecondFactor(k, user, input.code || undefined);
+    await checkLoginSecondFactor(k, user, { code: input.code || undefined, method: input.method });
   } catch (error) {
     if (error instanceof InvalidCredentialsError) throw new StatusEnvelopeError(401, UNAUTHORIZED);
     if (error instanceof TwoFactorError) {
@@ -77,6 +85,9 @@ export async function login(k: Kernel, input: LoginInput) {
     }
     throw error;
   }
+  // Rocket.Chat clients later prove the password by its sha256 hex (x-2fa-method: password);
+  // best effort: without it only that proof is unavailable until the next login.
+  await rememberPasswordDigest(k, user, input.password).catch((error: unknown) => k.log.warn({ err: error }, 'password digest not stored'));
   const device = { id: randomUUID(), name: (input.userAgent ?? 'Rocket.Chat client').slice(0, 100), model: 'rocketchat', transport: 'none' as const };
   const { accessToken } = await issueSession(k.db, user.id, device, input.ipAddress);
   return { status: 'success' as const, data: { userId: String(user.id), authToken: accessToken, me: await meOf(k, user) } };

@@ -20,6 +20,11 @@ export async function resolveRocketChatAuth(k: Kernel, request: FastifyRequest):
   if (auth && constantTimeEqual(String(auth.user.id), userId.trim())) request.auth = auth;
 }
 
+/** The x-2fa-code and x-2fa-method headers of a request (Rocket.Chat's two-factor proof). */
+export function twoFactorProofOf(request: FastifyRequest): { code?: string; method?: string } {
+  return { code: header(request, 'x-2fa-code'), method: header(request, 'x-2fa-method') };
+}
+
 export function requireRocketChatAuth(request: FastifyRequest): AuthContext {
   if (!request.auth) throw notLoggedIn();
   return request.auth;

@@ -3,10 +3,12 @@
 // (chat_members.e2e_key / e2e_suggested_key). Key changes reach members after commit.
 import { and, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { revokeUserSessions, type AuthContext } from '../auth/sessions.ts';
+import { ApiError } from '../http/errors.ts';
 import type { Executor } from '../db/client.ts';
 import { chatMembers, chats, e2eUserKeys } from '../db/schema/index.ts';
 import type { Kernel } from '../kernel.ts';
 import { rcError } from './errors.ts';
+import { hasRoomPermission } from './permissions.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WAITING_PER_ROOM = 50;
@@ -228,4 +230,38 @@ export async function resetUserKeys(k: Kernel, userId: number, actorId: number):
     const others = (members.get(rid) ?? []).filter((id) => id !== userId);
     await publishTo(k, others, 'e2eKeyReset', actorId, { rid, userId: String(userId) }, rid);
   }
+}
+
+/** Rocket.Chat's API.v1.forbidden(): 403 `{"success":false,"error":"unauthorized"}`. */
+const forbidden = () => new ApiError(403, 'unauthorized');
+/** Rocket.Chat answers these failures with the bare code as `error`. */
+const plainError = (code: string, details?: Record<string, unknown>) => new ApiError(400, code, code, details);
+
+/**
+ * Rotates a room's key (Rocket.Chat's e2e.resetRoomKey): needs the room-scoped permission
+ * toggle-room-e2e-encryption (room owners, admins), membership, a key pair of one's own and a
+ * room that already has a key id. Every member's copy and suggestion of the old key is
+ * cleared (Parley keeps no old room keys), the caller holds the new one, the room gets the new
+ * key id; the other members are then waiting for a key (e2e.fetchUsersWaitingForGroupKey)
+ * and hear `e2eRoomKeyReset` {rid, e2eKeyId} with the new id.
+ */
+export async function resetRoomKey(k: Kernel, auth: AuthContext, input: { rid: string; e2eKey: string; e2eKeyId: string }): Promise<void> {
+  const { rid, e2eKey, e2eKeyId } = input;
+  if (!UUID.test(rid) || !(await hasRoomPermission(k.db, auth.user, 'toggle-room-e2e-encryption', rid))) throw forbidden();
+  if (!(await isMember(k.db, auth.user.id, rid))) throw plainError('error-not-allowed');
+  const members = await k.db.transaction(async (tx) => {
+    // The row lock serialises concurrent resets of one room across processes.
+    const [room] = await tx.select({ e2eKeyId: chats.e2eKeyId }).from(chats).where(eq(chats.id, rid)).for('update');
+    if (!room?.e2eKeyId) throw plainError('error-e2e-key-reset-failed', { reason: 'error-room-not-encrypted' });
+    const [keys] = await tx.select({ userId: e2eUserKeys.userId }).from(e2eUserKeys).where(eq(e2eUserKeys.userId, auth.user.id));
+    if (!keys) throw plainError('error-e2e-key-reset-failed', { reason: 'error-user-has-no-keys' });
+    const rows = await tx
+      .update(chatMembers)
+      .set({ e2eKey: sql`case when ${chatMembers.userId} = ${auth.user.id} then ${e2eKey}::text else null end`, e2eSuggestedKey: null })
+      .where(eq(chatMembers.chatId, rid))
+      .returning({ userId: chatMembers.userId });
+    await tx.update(chats).set({ e2eKeyId, updatedAt: new Date() }).where(eq(chats.id, rid));
+    return rows.map((row) => row.userId);
+  });
+  await publishTo(k, members, 'e2eRoomKeyReset', auth.user.id, { rid, e2eKeyId }, rid);
 }

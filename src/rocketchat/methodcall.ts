@@ -4,6 +4,7 @@ import type { AuthContext } from '../auth/sessions.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import * as e2e from './e2e.ts';
+import { rcError } from './errors.ts';
 import * as twofactor from './twofactor.ts';
 
 interface DdpMethodMessage {
@@ -27,10 +28,11 @@ function meteorError(error: string | number, reason?: string, details?: Record<s
 
 const stringParam = (params: unknown[], index: number) => (typeof params[index] === 'string' ? (params[index] as string) : '');
 
-type Method = (k: Kernel, auth: AuthContext, params: unknown[], twoFactorCode: string | undefined) => Promise<unknown>;
+type Method = (k: Kernel, auth: AuthContext, params: unknown[], proof: twofactor.TwoFactorProof) => Promise<unknown>;
 
-const METHODS: Record<string, Method> = {
-  '2fa:enable': (k, auth) => twofactor.enable(k, auth),
+// A Map, so only these names dispatch (never `constructor`, `__proto__` … of an object).
+const METHODS = new Map<string, Method>(Object.entries({
+  '2fa:enable': (k, auth, _params, proof) => twofactor.enable(k, auth, proof),
   '2fa:validateTempToken': (k, auth, params) => twofactor.validateTempToken(k, auth, stringParam(params, 0)),
   '2fa:disable': (k, auth, params) => twofactor.disable(k, auth, stringParam(params, 0)),
   '2fa:regenerateCodes': (k, auth, params) => twofactor.regenerateCodes(k, auth, stringParam(params, 0)),
@@ -40,14 +42,14 @@ const METHODS: Record<string, Method> = {
     await e2e.requestKeys(k, auth.user.id);
     return true;
   },
-  'e2e.resetOwnE2EKey': async (k, auth, _params, code) => {
-    await twofactor.requireTwoFactor(k, auth.user, code);
+  'e2e.resetOwnE2EKey': async (k, auth, _params, proof) => {
+    await twofactor.requireTwoFactor(k, auth.user, proof);
     await e2e.resetUserKeys(k, auth.user.id, auth.user.id);
     return true;
   },
-};
+} satisfies Record<string, Method>));
 
-export async function callMethod(k: Kernel, auth: AuthContext, urlMethod: string, message: string, twoFactorCode: string | undefined) {
+export async function callMethod(k: Kernel, auth: AuthContext, urlMethod: string, message: string, proof: twofactor.TwoFactorProof) {
   let ddp: DdpMethodMessage;
   try {
     ddp = JSON.parse(message) as DdpMethodMessage;
@@ -59,18 +61,16 @@ export async function callMethod(k: Kernel, auth: AuthContext, urlMethod: string
   const params = Array.isArray(ddp.params) ? ddp.params : [];
   const name = typeof ddp.method === 'string' ? ddp.method : urlMethod;
   let outcome: { result?: unknown; error?: unknown };
-  const method = name === urlMethod ? METHODS[name] : undefined;
-  if (!method) {
-    outcome = { error: meteorError(404, `Method '${name}' not found`) };
-  } else {
-    try {
-      outcome = { result: await method(k, auth, params, twoFactorCode) };
-    } catch (error) {
-      // Rate limits and server faults stay HTTP errors; a method's refusal is its DDP result.
-      if (!(error instanceof ApiError) || error.status === 429 || error.status >= 500) throw error;
-      const reason = error.code && error.message.endsWith(` [${error.code}]`) ? error.message.slice(0, -(error.code.length + 3)) : undefined;
-      outcome = { error: meteorError(error.code ?? error.message, reason, error.details) };
-    }
+  // Only our own registered methods dispatch (a Map: no `constructor` or `__proto__` to find).
+  const method = name === urlMethod ? METHODS.get(name) : undefined;
+  if (!method) throw rcError(`Method '${name}' not found`, 'method-not-found', undefined, 404);
+  try {
+    outcome = { result: await method(k, auth, params, proof) };
+  } catch (error) {
+    // Rate limits and server faults stay HTTP errors; a method's refusal is its DDP result.
+    if (!(error instanceof ApiError) || error.status === 429 || error.status >= 500) throw error;
+    const reason = error.code && error.message.endsWith(` [${error.code}]`) ? error.message.slice(0, -(error.code.length + 3)) : undefined;
+    outcome = { error: meteorError(error.code ?? error.message, reason, error.details) };
   }
   return { message: JSON.stringify({ msg: 'result', id, ...outcome }), success: true as const };
 }

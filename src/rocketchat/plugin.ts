@@ -10,7 +10,7 @@ import type { Kernel } from '../kernel.ts';
 import { createAdmin } from './admin.ts';
 import { tooManyRequests } from './accounts.ts';
 import { resolveRocketChatAuth, rocketChatSecurity } from './auth.ts';
-import { NOT_LOGGED_IN, StatusEnvelopeError } from './errors.ts';
+import { NOT_LOGGED_IN, rcError, StatusEnvelopeError } from './errors.ts';
 import { accountsHandlers } from './handlers/accounts.ts';
 import { e2eHandlers } from './handlers/e2e.ts';
 import { twoFactorHandlers } from './handlers/twofactor.ts';
@@ -18,8 +18,11 @@ import { ensureDefaultPermissions } from './permissions.ts';
 import { checkLoginSecondFactor, TwoFactorError } from './twofactor.ts';
 import { ApiError } from '../http/errors.ts';
 
+/** A body that is not JSON: 400 in the envelope, with an errorType like every other refusal. */
+const invalidJson = () => rcError('Body is not valid JSON', 'error-invalid-json');
+
 /** Endpoints without X-User-Id + X-Auth-Token. */
-const PUBLIC_ROUTES = new Set(['/login']);
+const PUBLIC_ROUTES = new Set(['/login', '/users.2fa.sendEmailCode']);
 
 interface AjvError {
   keyword: string;
@@ -73,10 +76,10 @@ export async function rocketChatPlugin(app: FastifyInstance, { kernel: k }: { ke
     const result = await createAdmin(k.db, k.config.initialAdmin.username, k.config.initialAdmin.password);
     if (result === 'created') k.log.info({ username: k.config.initialAdmin.username }, 'created the administrator');
   }
-  // Every password login of every surface asks for the TOTP code when the account has one.
-  k.secondFactor = async (user, code) => {
+  // Every password login of every surface asks for the second factor when the account has one.
+  k.secondFactor = async (user, code, method) => {
     try {
-      await checkLoginSecondFactor(k, user, code);
+      await checkLoginSecondFactor(k, user, { code, method });
     } catch (error) {
       if (error instanceof TwoFactorError && error.status !== 429) throw new ApiError(401, error.message, error.code, error.details);
       throw error;
@@ -95,8 +98,17 @@ export async function rocketChatPlugin(app: FastifyInstance, { kernel: k }: { ke
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 }), undefined);
+      done(invalidJson(), undefined);
     }
+  });
+  // Rocket.Chat's RestClient labels body-less POSTs (logout, users.resetE2EKey…) as JSON, and
+  // Rocket.Chat reads an empty JSON body as {}; anything else is fastify's own (poisoning-safe) parse.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, {});
+    parseJson(request, text, (error: Error | null, value?: unknown) => (error ? done(invalidJson(), undefined) : done(null, value)));
   });
 
   app.addHook('onRequest', async (request) => resolveRocketChatAuth(k, request));

@@ -1,42 +1,43 @@
-// TOTP two-factor authentication: enrolment, confirmation, backup codes, the code check
-// every login path and every 2FA-guarded endpoint runs. Codes are single use: a TOTP
-// step or backup code accepted once is refused afterwards. Attempts are rate-limited.
-import { createHash, randomInt } from 'node:crypto';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import { generateSecret, generateURI, verify } from 'otplib';
-import { verifySecret } from '../auth/passwords.ts';
+// Two-factor authentication: TOTP enrolment, confirmation, backup codes, email as a second
+// factor (on/off, codes on request), and Rocket.Chat's shapes of the second-factor and
+// fresh-proof rules of src/auth/second-factor.ts (codes are single use, attempts rate-limited there).
+import { randomInt } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { generateSecret, generateURI } from 'otplib';
+import { emailFactorOf, mailEmailCode, setEmailFactor } from '../auth/email-code.ts';
+import { findUserByLogin } from '../auth/login.ts';
 import { RateLimitedError } from '../auth/rate-limits.ts';
+import {
+  acceptTotp,
+  BACKUP_CODE_LENGTH,
+  checkEnabledCode,
+  countGuess,
+  forgetGuesses,
+  ProofError,
+  requireFreshProof,
+  requireLoginCode,
+  sha256,
+  totpOf,
+  type Challenge,
+  type ProofMethod,
+  type TotpRow,
+} from '../auth/second-factor.ts';
 import { revokeUserSessions, type AuthContext, type UserRow } from '../auth/sessions.ts';
-import { constantTimeEqual } from '../auth/tokens.ts';
 import { totpEnrolments } from '../db/schema/index.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import { rcError } from './errors.ts';
 
+export { isTotpEnabled, totpOf } from '../auth/second-factor.ts';
+
 const BACKUP_CODE_COUNT = 12;
-const BACKUP_CODE_LENGTH = 8;
 // Meteor's Random.id alphabet, as Rocket.Chat's backup codes.
 const BACKUP_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz';
-/** One 30-second step either side of now (Rocket.Chat's MaxDelta 1). */
-const EPOCH_TOLERANCE_SECONDS = 30;
-
-export type TotpRow = typeof totpEnrolments.$inferSelect;
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 function newBackupCodes(): string[] {
   return Array.from({ length: BACKUP_CODE_COUNT }, () =>
     Array.from({ length: BACKUP_CODE_LENGTH }, () => BACKUP_ALPHABET[randomInt(BACKUP_ALPHABET.length)]).join(''),
   );
-}
-
-export async function totpOf(k: Kernel, userId: number): Promise<TotpRow | undefined> {
-  const [row] = await k.db.select().from(totpEnrolments).where(eq(totpEnrolments.userId, userId)).limit(1);
-  return row;
-}
-
-export async function isTotpEnabled(k: Kernel, userId: number): Promise<boolean> {
-  return (await totpOf(k, userId))?.enabled === true;
 }
 
 /** Why a second factor was refused: Rocket.Chat's `totp-*` codes with their details. */
@@ -58,101 +59,53 @@ const REASONS = {
   'totp-max-attempts': 'TOTP Maximun Failed Attempts Reached',
 } as const;
 
-function twoFactorError(kind: TwoFactorError['kind'], method: 'totp' | 'password', retryAfter?: number): TwoFactorError {
-  const details: Record<string, unknown> = { method, codeGenerated: false };
-  if (kind === 'totp-required') details.availableMethods = method === 'totp' ? ['totp'] : [];
+/** Rocket.Chat's `details`: `{method, codeGenerated, [emailOrUsername, codeExpires,] availableMethods}` when a code is asked for. */
+function twoFactorError(kind: TwoFactorError['kind'], method: ProofMethod, retryAfter?: number, challenge?: Challenge): TwoFactorError {
+  const details: Record<string, unknown> = { method, codeGenerated: challenge?.codeGenerated ?? false };
+  if (kind === 'totp-required') {
+    if (challenge?.emailOrUsername) details.emailOrUsername = challenge.emailOrUsername;
+    if (challenge?.codeExpires) details.codeExpires = challenge.codeExpires;
+    details.availableMethods = challenge?.availableMethods ?? (method === 'password' ? [] : [method]);
+  }
   return new TwoFactorError(kind, REASONS[kind], details, retryAfter);
 }
 
-/** Counts one guess; a caller over the limit gets totp-max-attempts. */
-async function countAttempt(k: Kernel, userId: number, method: 'totp' | 'password') {
-  try {
-    await k.limiters.guesses.consume(`2fa:${userId}`);
-  } catch (error) {
-    if (error instanceof RateLimitedError) throw twoFactorError('totp-max-attempts', method, error.retryAfter);
-    throw error;
-  }
+/** Rethrows a refusal of src/auth/second-factor.ts as Rocket.Chat's TwoFactorError. */
+function inRocketChatTerms(error: unknown): never {
+  if (error instanceof ProofError) throw twoFactorError(`totp-${error.failure}`, error.method, error.retryAfter, error.challenge);
+  throw error;
 }
 
-/** Accepts a TOTP code of `secret` newer than the last accepted step, and records its step. */
-async function acceptTotp(k: Kernel, row: TotpRow, secret: string, code: string): Promise<boolean> {
-  if (!/^\d{6}$/.test(code)) return false;
-  const result = await verify({
-    secret,
-    token: code,
-    epochTolerance: EPOCH_TOLERANCE_SECONDS,
-    ...(row.lastTimeStep !== null ? { afterTimeStep: row.lastTimeStep } : {}),
-  });
-  if (!result.valid || !('timeStep' in result)) return false;
-  const timeStep = result.timeStep;
-  // Conditional update: of two concurrent uses of one code, only one wins.
-  const updated = await k.db
-    .update(totpEnrolments)
-    .set({ lastTimeStep: timeStep })
-    .where(
-      and(
-        eq(totpEnrolments.userId, row.userId),
-        or(isNull(totpEnrolments.lastTimeStep), lt(totpEnrolments.lastTimeStep, timeStep)),
-      ),
-    )
-    .returning({ userId: totpEnrolments.userId });
-  return updated.length === 1;
-}
-
-/** Spends a backup code: compared in constant time, removed so it cannot be used again. */
-async function acceptBackupCode(k: Kernel, row: TotpRow, code: string): Promise<boolean> {
-  if (code.length !== BACKUP_CODE_LENGTH) return false;
-  const hash = sha256(code);
-  let found = false;
-  for (const stored of row.backupCodeHashes) found = constantTimeEqual(stored, hash) || found;
-  if (!found) return false;
-  const updated = await k.db
-    .update(totpEnrolments)
-    .set({ backupCodeHashes: sql`array_remove(${totpEnrolments.backupCodeHashes}, ${hash})` })
-    .where(and(eq(totpEnrolments.userId, row.userId), sql`${hash} = any(${totpEnrolments.backupCodeHashes})`))
-    .returning({ userId: totpEnrolments.userId });
-  return updated.length === 1;
-}
-
-/** Checks a code (TOTP or backup) of an enabled enrolment: rate-limited, single use. */
-async function checkEnabledCode(k: Kernel, row: TotpRow, code: string): Promise<boolean> {
-  await countAttempt(k, row.userId, 'totp');
-  const trimmed = code.trim();
-  const valid = (await acceptBackupCode(k, row, trimmed)) || (await acceptTotp(k, row, row.secret!, trimmed));
-  if (valid) await k.limiters.guesses.reset(`2fa:${row.userId}`);
-  return valid;
+/** The x-2fa-code and x-2fa-method headers. */
+export interface TwoFactorProof {
+  code?: string;
+  method?: string;
 }
 
 /**
- * The second factor at login (every path): a user with TOTP on must present a valid
- * code; a user without it passes. Throws TwoFactorError.
+ * The second factor at login (every path): a user with TOTP or email on must present a
+ * valid code; a user without passes. Throws TwoFactorError.
  */
-export async function checkLoginSecondFactor(k: Kernel, user: UserRow, code: string | undefined): Promise<void> {
-  const row = await totpOf(k, user.id);
-  if (!row?.enabled) return;
-  if (!code) throw twoFactorError('totp-required', 'totp');
-  if (!(await checkEnabledCode(k, row, code))) throw twoFactorError('totp-invalid', 'totp');
+export function checkLoginSecondFactor(k: Kernel, user: UserRow, proof: TwoFactorProof): Promise<void> {
+  return requireLoginCode(k, user, proof.code, proof.method).catch(inRocketChatTerms);
 }
 
 /**
- * The x-2fa-code guard of sensitive endpoints. With TOTP on the code is a TOTP or backup
- * code; without TOTP the fallback method is "password" and the code is the account password.
+ * The x-2fa-code guard (Rocket.Chat's twoFactorRequired) of sensitive endpoints: the fresh
+ * proof. With TOTP or email on the code is a code of it (x-2fa-method picks which); without,
+ * the method is "password" and the code is the account password. Throws TwoFactorError.
  */
-export async function requireTwoFactor(k: Kernel, user: UserRow, code: string | undefined): Promise<void> {
-  const row = await totpOf(k, user.id);
-  if (row?.enabled) return checkLoginSecondFactor(k, user, code);
-  if (!code) throw twoFactorError('totp-required', 'password');
-  await countAttempt(k, user.id, 'password');
-  if (!(await verifySecret(user.passwordHash, code))) throw twoFactorError('totp-invalid', 'password');
-  await k.limiters.guesses.reset(`2fa:${user.id}`);
+export function requireTwoFactor(k: Kernel, user: UserRow, proof: TwoFactorProof): Promise<void> {
+  return requireFreshProof(k, user, { code: proof.code, method: proof.method }).catch(inRocketChatTerms);
 }
 
 const invalidTotp = () => rcError('', 'invalid-totp');
 
-/** Starts enrolment: a new secret, pending until confirmed with a code. */
-export async function enable(k: Kernel, auth: AuthContext): Promise<{ secret: string; url: string }> {
+/** Starts enrolment after a fresh proof (the password): a new secret, pending until confirmed with a code. */
+export async function enable(k: Kernel, auth: AuthContext, proof: TwoFactorProof): Promise<{ secret: string; url: string }> {
   const existing = await totpOf(k, auth.user.id);
   if (existing?.enabled) throw rcError('TOTP is already enabled', 'error-totp-already-enabled');
+  await requireTwoFactor(k, auth.user, proof);
   const secret = generateSecret();
   await k.db
     .insert(totpEnrolments)
@@ -165,9 +118,9 @@ export async function enable(k: Kernel, auth: AuthContext): Promise<{ secret: st
 export async function validateTempToken(k: Kernel, auth: AuthContext, code: string): Promise<{ codes: string[] }> {
   const row = await totpOf(k, auth.user.id);
   if (!row?.tempSecret || row.enabled) throw invalidTotp();
-  await countAttempt(k, auth.user.id, 'totp');
+  await countGuess(k, auth.user.id, 'totp').catch(inRocketChatTerms);
   if (!(await acceptTotp(k, row, row.tempSecret, code.trim()))) throw invalidTotp();
-  await k.limiters.guesses.reset(`2fa:${auth.user.id}`);
+  await forgetGuesses(k, auth.user.id);
   const codes = newBackupCodes();
   await k.db.transaction(async (tx) => {
     const confirmed = await tx
@@ -181,6 +134,11 @@ export async function validateTempToken(k: Kernel, auth: AuthContext, code: stri
   return { codes };
 }
 
+/** A valid TOTP or backup code of an enabled enrolment (spent); over the guess limit: totp-max-attempts. */
+function validCode(k: Kernel, row: TotpRow, code: string): Promise<boolean> {
+  return checkEnabledCode(k, row, code).catch(inRocketChatTerms);
+}
+
 async function enabledRow(k: Kernel, userId: number): Promise<TotpRow> {
   const row = await totpOf(k, userId);
   if (!row?.enabled) throw invalidTotp();
@@ -190,7 +148,7 @@ async function enabledRow(k: Kernel, userId: number): Promise<TotpRow> {
 /** Turns TOTP off after a valid code; false when the code is wrong. */
 export async function disable(k: Kernel, auth: AuthContext, code: string): Promise<boolean> {
   const row = await enabledRow(k, auth.user.id);
-  if (!(await checkEnabledCode(k, row, code))) return false;
+  if (!(await validCode(k, row, code))) return false;
   await k.db.delete(totpEnrolments).where(eq(totpEnrolments.userId, auth.user.id));
   return true;
 }
@@ -198,7 +156,7 @@ export async function disable(k: Kernel, auth: AuthContext, code: string): Promi
 /** New backup codes after a valid code; undefined when the code is wrong. */
 export async function regenerateCodes(k: Kernel, auth: AuthContext, code: string): Promise<{ codes: string[] } | undefined> {
   const row = await enabledRow(k, auth.user.id);
-  if (!(await checkEnabledCode(k, row, code))) return undefined;
+  if (!(await validCode(k, row, code))) return undefined;
   const codes = newBackupCodes();
   await k.db
     .update(totpEnrolments)
@@ -219,4 +177,33 @@ export async function resetTotp(k: Kernel, userId: number): Promise<void> {
     if (removed.length > 0) await revokeUserSessions(tx, userId);
   });
   k.authCache.forgetUser(userId);
+}
+
+/** users.2fa.enableEmail: the codes go to the verified address (without one the method stays unavailable, as in Rocket.Chat). */
+export async function enableEmail(k: Kernel, auth: AuthContext): Promise<void> {
+  await setEmailFactor(k, auth.user.id, true);
+}
+
+/** users.2fa.disableEmail: needs the fresh proof (Rocket.Chat's twoFactorRequired). */
+export async function disableEmail(k: Kernel, auth: AuthContext, proof: TwoFactorProof): Promise<void> {
+  await requireTwoFactor(k, auth.user, proof);
+  await setEmailFactor(k, auth.user.id, false);
+}
+
+/**
+ * users.2fa.sendEmailCode: mails a new code to the caller, or to the user named by username or
+ * email. The answer never says whether that user exists or has email on; requests count per
+ * client address (429 over it), codes per user (over it, nothing is sent).
+ */
+export async function sendEmailCode(k: Kernel, auth: AuthContext | undefined, emailOrUsername: string, clientAddress: string): Promise<void> {
+  await k.limiters.emailCodes.consume(`ip:${clientAddress}`);
+  const user = auth?.user ?? (await findUserByLogin(k.db, emailOrUsername));
+  const factor = user && (await emailFactorOf(k, user.id));
+  if (!user || !factor) return;
+  try {
+    await mailEmailCode(k, user.id, factor);
+  } catch (error) {
+    if (!(error instanceof RateLimitedError)) throw error;
+    k.log.info({ userId: user.id }, 'two-factor code not mailed: the user\'s sends are used up');
+  }
 }

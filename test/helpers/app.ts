@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type BuildOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.ts';
+import { TEST_LIMITS } from './limits.ts';
 
 export interface TestContext {
   teardown(fn: () => unknown): void;
@@ -42,15 +43,15 @@ export async function testConfig(t: TestContext, overrides: Partial<Config> = {}
   const dataDir = await mkdtemp(path.join(tmpdir(), 'parley-test-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   // Tests never reach a homeserver they did not start (generated requests name arbitrary servers).
-  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', MATRIX_FEDERATION_ALLOWED_SERVERS: 'homeserver.invalid' };
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', MATRIX_FEDERATION_ALLOWED_SERVERS: 'homeserver.invalid', ...TEST_LIMITS };
   return { ...loadConfig(env), ...overrides };
 }
 
-export async function startApp(t: TestContext, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function startApp(t: TestContext, overrides: Partial<Config> = {}, options: Omit<BuildOptions, 'database' | 'logger'> = {}): Promise<TestApp> {
   const config = await testConfig(t, overrides);
   const url = await freshDatabaseUrl(t);
   const database = await openDatabase({ url, poolSize: 5 });
-  const app = await buildApp(config, { database, logger: false });
+  const app = await buildApp(config, { ...options, database, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(async () => {
     await app.close();

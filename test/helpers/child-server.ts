@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TEST_LIMITS } from './limits.ts';
 import { rawRequest } from './raw-http.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -33,7 +34,7 @@ export function startServer(env: Record<string, string>, { npmStart = false } = 
   const [command, args] = npmStart ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...TEST_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // npm starts the server as its own child: signals go to the whole group.
     detached: npmStart,

@@ -2,7 +2,7 @@
 // /openapi/identity.json (openapi-fetch), every response checked against the spec; a real
 // SMTP server that collects the mails; and a fake homeserver over HTTPS with a
 // self-signed certificate.
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import createClient, { type Client } from 'openapi-fetch';
@@ -155,4 +155,31 @@ export async function startFakeHomeserver(t: TestContext) {
       return onbind;
     },
   };
+}
+
+export interface RelayCall {
+  authorization?: string;
+  contentType?: string;
+  body: { to: string; text: string };
+}
+
+/** The operator's SMS relay: records each POST; `status` is what it answers. */
+export async function startSmsRelay(t: TestContext) {
+  const calls: RelayCall[] = [];
+  const state = { status: 202 };
+  const read = (request: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+  const server = createHttpServer(async (request, response) => {
+    const body = JSON.parse(await read(request)) as RelayCall['body'];
+    calls.push({ authorization: request.headers.authorization, contentType: request.headers['content-type'], body });
+    response.writeHead(state.status, { 'content-type': 'application/json' });
+    response.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`, calls, state };
 }

@@ -19,6 +19,8 @@ export interface RawRequest {
   path: string;
   headers?: Record<string, string | number>;
   body?: string | Buffer | Readable;
+  /** The client's address (any 127.x.y.z reaches a loopback server), as another client would connect from. */
+  localAddress?: string;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -39,7 +41,7 @@ function rawRequestOnce(baseUrl: string, request: RawRequest): Promise<RawRespon
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers, agent },
+      { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers, agent, localAddress: request.localAddress },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -14,6 +14,8 @@ const { baseUrl, database, config } = await startApp(t, {
   mail: { ...defaults.mail, smtpUrl: mail.url, from: 'Parley Identity <noreply@id.test>' },
   identity: { ...defaults.identity, serverName: 'id.test', federationVerifyTls: false, emailRateLimit: { perAddress: 50, perClient: 500, windowMs: 60_000 } },
   guessRateLimit: { max: 50, windowMs: 60_000 },
+  // The fake homeserver is on loopback, which the outbound policy refuses unless allowlisted.
+  outboundIpAllowlist: ['127.0.0.0/8'],
 });
 const api = identityClient(baseUrl);
 const mxid = (name: string) => `@${name}:${homeserver.serverName}`;
@@ -172,14 +174,47 @@ t.test('form-encoded v1 requests (deprecated) still work', async (t) => {
 t.test('the emailed link: an HTML page, or a redirect to next_link', async (t) => {
   const email = newAddress();
   const { mail: message } = await requestToken(email, 'page_secret');
+  // A person clicks a wrong or broken link first: a page that says so, at 200, never a bare error body.
+  const failed = await fetch(local(linkIn(message).toString().replace(/token=[^&]+/, 'token=wrong')), { redirect: 'manual' });
+  t.equal(failed.status, 200);
+  t.equal(failed.headers.get('content-type'), 'text/html; charset=utf-8');
+  t.match(await failed.text(), /<p>Verification failed: this link is not valid .*request another verification email/);
+  const truncated = new URL(local(linkIn(message)));
+  truncated.searchParams.delete('token');
+  const broken = await fetch(truncated, { redirect: 'manual' });
+  t.equal(broken.status, 200, 'a link cut short by the mail client');
+  t.match(broken.headers.get('content-type'), /^text\/html/);
+  t.match(await broken.text(), /Verification failed: this link is incomplete/);
+
   const page = await fetch(local(linkIn(message)), { redirect: 'manual' });
   t.equal(page.status, 200);
-  t.match(page.headers.get('content-type'), /text\/html/);
+  t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
   t.match(await page.text(), /Verification successful/);
 
-  const failed = await fetch(local(linkIn(message).toString().replace(/token=[^&]+/, 'token=wrong')), { redirect: 'manual' });
-  t.equal(failed.status, 400);
-  t.match(await failed.text(), /Verification failed/);
+  // The same link on v2, and an expired one on both.
+  const v2Email = newAddress();
+  const { sid: v2Sid, mail: v2Message } = await requestToken(v2Email, 'page_secret_2');
+  const v2Link = (token: string) => `${baseUrl}/_matrix/identity/v2/validate/email/submitToken?${new URLSearchParams({ sid: v2Sid, client_secret: 'page_secret_2', token })}`;
+  const v2Token = linkIn(v2Message).searchParams.get('token')!;
+  const v2Wrong = await fetch(v2Link('wrong'), { redirect: 'manual' });
+  t.equal(v2Wrong.status, 200);
+  t.match(await v2Wrong.text(), /Verification failed: this link is not valid/);
+  await database.db.update(identityValidationSessions).set({ mtime: new Date(Date.now() - 25 * 3600 * 1000) }).where(eq(identityValidationSessions.sid, v2Sid));
+  for (const link of [v2Link(v2Token), local(linkIn(v2Message))]) {
+    const expired = await fetch(link, { redirect: 'manual' });
+    t.equal(expired.status, 200, `expired: ${new URL(link).pathname}`);
+    t.equal(expired.headers.get('content-type'), 'text/html; charset=utf-8');
+    t.match(await expired.text(), /Verification failed: this link has expired\. Please request another verification email\./);
+  }
+  const v2Ok = await requestToken(newAddress(), 'page_secret_3');
+  const v2OkLink = `${baseUrl}/_matrix/identity/v2/validate/email/submitToken${linkIn(v2Ok.mail).search}`;
+  const v2Success = await fetch(v2OkLink, { redirect: 'manual' });
+  t.equal(v2Success.status, 200);
+  t.match(await v2Success.text(), /Verification successful/);
+  // The API form keeps its JSON answers.
+  const apiForm = await api.POST('/api/v1/validate/email/submitToken', { body: { sid: v2Sid, client_secret: 'page_secret_2', token: v2Token } });
+  t.equal(apiForm.response.headers.get('content-type'), 'application/json; charset=utf-8');
+  t.equal(apiForm.data?.errcode, 'M_SESSION_EXPIRED');
 
   const other = newAddress();
   const { sid, mail: withNext } = await requestToken(other, 'next_secret', { next_link: 'https://app.example.test/#/register?session=1' });
@@ -187,9 +222,11 @@ t.test('the emailed link: an HTML page, or a redirect to next_link', async (t) =
   t.equal(redirect.status, 302);
   t.equal(redirect.headers.get('location'), `https://app.example.test/#/register?session=1&sid=${sid}`);
 
-  const unsafe = newAddress();
-  const { mail: fileLink } = await requestToken(unsafe, 'file_secret', { next_link: 'file:///etc/passwd' });
-  t.equal((await fetch(local(linkIn(fileLink)), { redirect: 'manual' })).status, 200, 'file: next_links are ignored');
+  for (const nextLink of ['file:///etc/passwd', 'javascript:alert(document.cookie)', 'data:text/html,<script>alert(1)</script>', 'not a url']) {
+    const refused = await api.POST('/api/v1/validate/email/requestToken', { body: { client_secret: 'file_secret', email: newAddress(), send_attempt: 1, next_link: nextLink } });
+    t.equal(refused.response.status, 400, `${nextLink} refused`);
+    t.equal(refused.error?.errcode, 'M_INVALID_PARAM');
+  }
 });
 
 t.test('expired sessions', async (t) => {
@@ -218,10 +255,17 @@ t.test('store-invite → bind delivers the invite to the homeserver', async (t) 
   t.equal(invite.display_name, 'p...@e...', 'redacted like the seeds');
   t.equal(invite.public_keys.length, 2);
   const key = await api.GET('/api/v1/pubkey/{keyId}', { params: { path: { keyId: 'ed25519:0' } } });
-  t.equal(invite.public_keys[0], key.data?.public_key, 'first the long-term key');
-  t.same((await api.GET('/api/v1/pubkey/isvalid', { params: { query: { public_key: invite.public_keys[0] } } })).data, { valid: true });
-  t.same((await api.GET('/api/v1/pubkey/isvalid', { params: { query: { public_key: invite.public_keys[1] } } })).data, { valid: false });
-  t.same((await api.GET('/api/v1/pubkey/ephemeral/isvalid', { params: { query: { public_key: invite.public_keys[1] } } })).data, { valid: true });
+  const [longTerm, ephemeral] = invite.public_keys;
+  // Objects as Sydent returns them (a homeserver copies them into m.room.third_party_invite), legacy public_key beside them.
+  t.same(longTerm, { public_key: key.data?.public_key, key_validity_url: `${config.publicUrl}/_matrix/identity/api/v1/pubkey/isvalid` }, 'first the long-term key');
+  t.equal(ephemeral.key_validity_url, `${config.publicUrl}/_matrix/identity/api/v1/pubkey/ephemeral/isvalid`);
+  t.equal(invite.public_key, key.data?.public_key, 'the legacy public_key string stays');
+  // What a homeserver does with each key: ask its key_validity_url (here reached on the test's address).
+  for (const { public_key, key_validity_url } of invite.public_keys) {
+    const checked = await fetch(`${local(key_validity_url)}?${new URLSearchParams({ public_key })}`);
+    t.same(await checked.json(), { valid: true }, `${key_validity_url} vouches for its key`);
+  }
+  t.same((await api.GET('/api/v1/pubkey/isvalid', { params: { query: { public_key: ephemeral.public_key } } })).data, { valid: false });
 
   const message = await mail.next(email, before);
   const text = plainText(message);
@@ -232,7 +276,7 @@ t.test('store-invite → bind delivers the invite to the homeserver', async (t) 
 
   const signed = await api.POST('/api/v1/sign-ed25519', { body: { mxid: mxid('invitee'), token: invite.token, private_key: privateKey } });
   t.equal(signed.data?.sender, mxid('bob'));
-  t.ok(verifySignedJson(signed.data as never, 'id.test', 'ed25519:0', invite.public_keys[1]), 'signed with the ephemeral key');
+  t.ok(verifySignedJson(signed.data as never, 'id.test', 'ed25519:0', ephemeral.public_key), 'signed with the ephemeral key');
   const legacy = await api.POST('/api/v1/sign-ed25519', { params: { query: { token: invite.token, private_key: privateKey } }, body: { mxid: mxid('invitee') } });
   t.equal(legacy.response.status, 200, 'the emailed signurl form (query parameters)');
   const unknown = await api.POST('/api/v1/sign-ed25519', { body: { mxid: mxid('invitee'), token: 'nosuchtoken', private_key: privateKey } });
@@ -254,11 +298,11 @@ t.test('store-invite → bind delivers the invite to the homeserver', async (t) 
 
   // Delivered invites are removed, and their ephemeral keys stop being valid.
   for (let i = 0; i < 100; i += 1) {
-    const valid = (await api.GET('/api/v1/pubkey/ephemeral/isvalid', { params: { query: { public_key: invite.public_keys[1] } } })).data?.valid;
+    const valid = (await api.GET('/api/v1/pubkey/ephemeral/isvalid', { params: { query: { public_key: ephemeral.public_key } } })).data?.valid;
     if (!valid) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  t.same((await api.GET('/api/v1/pubkey/ephemeral/isvalid', { params: { query: { public_key: invite.public_keys[1] } } })).data, { valid: false });
+  t.same((await api.GET('/api/v1/pubkey/ephemeral/isvalid', { params: { query: { public_key: ephemeral.public_key } } })).data, { valid: false });
   const gone = await api.POST('/api/v1/sign-ed25519', { body: { mxid: mxid('invitee'), token: invite.token, private_key: privateKey } });
   t.equal(gone.response.status, 404);
 

@@ -33,6 +33,8 @@ const { baseUrl } = await startApp(t, {
   mail: { ...defaults.mail, smtpUrl: mail.url },
   identity: { ...defaults.identity, serverName: 'id.test', termsPath, federationVerifyTls: false, emailRateLimit: { perAddress: 3, perClient: 4, windowMs: 60_000 } },
   guessRateLimit: { max: 5, windowMs: 60_000 },
+  // The fake homeserver is on loopback, which the outbound policy refuses unless allowlisted.
+  outboundIpAllowlist: ['127.0.0.0/8'],
 });
 const anonymous = identityClient(baseUrl);
 const mxid = (name: string) => `@${name}:${homeserver.serverName}`;
@@ -82,6 +84,11 @@ t.test('register, account, logout', async (t) => {
   const logout = await alice.api.POST('/v2/account/logout');
   t.same(logout.data, {}, 'logout works without accepted terms');
   t.equal((await alice.api.POST('/v2/account/logout')).response.status, 401, 'the token is gone');
+  // The Matrix JS SDK and Synapse send `{}` as the body (declared in the spec).
+  const bob = await account('bob-logout', false);
+  const withBody = await bob.api.POST('/v2/account/logout', { body: {} });
+  t.same(withBody.data, {}, 'logout with a {} body');
+  t.equal((await bob.api.GET('/v2/account')).response.status, 401, 'that token is gone too');
 });
 
 t.test('terms flow', async (t) => {

@@ -355,7 +355,7 @@ t.test('deleting an account keeps chats working for the others', async (t) => {
   await post(ann, personal.id, 'bye');
   await bob.api.PUT('/chats/{chatId}/messages/{messageId}/read', { params: { path: { chatId: group.id, messageId: first.data!.id } } });
 
-  t.equal((await ann.api.DELETE('/users/me')).response.status, 200, 'account deleted with chats and messages present');
+  t.equal((await ann.api.DELETE('/users/me', { body: { password: ann.password } })).response.status, 200, 'account deleted with chats and messages present');
   const history = await bob.api.GET('/chats/{chatId}/messages', { params: { path: { chatId: group.id } } });
   t.equal(history.response.status, 200);
   t.same(

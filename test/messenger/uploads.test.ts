@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { startApp } from '../helpers/app.ts';
+import { pngOfSize, tinyImage } from '../helpers/images.ts';
 import { registerUser, type TestUser } from '../helpers/messenger.ts';
 
 const { baseUrl, config } = await startApp(t, { uploadMaxBytes: 64 * 1024 });
@@ -30,14 +31,14 @@ t.test('upload, download and delete a file', async (t) => {
     t.equal(await served.text(), 'hello, file');
   }
 
-  const named = await upload(user, new Uint8Array([1, 2, 3]), 'image/jpeg', 'my-photo_1');
+  const named = await upload(user, tinyImage('jpeg', 'first'), 'image/jpeg', 'my-photo_1');
   t.equal(named.data, 'my-photo_1.jpg', 'File-Name is kept, image/jpeg becomes jpg');
-  const replaced = await upload(user, new Uint8Array([4, 5]), 'jpg', 'my-photo_1');
+  const replaced = await upload(user, tinyImage('jpeg', 'second'), 'jpg', 'my-photo_1');
   t.equal(replaced.response.status, 200, 'the owner may replace their file');
-  t.same(new Uint8Array(await (await fetch(`${baseUrl}/uploads/my-photo_1.jpg`)).arrayBuffer()), new Uint8Array([4, 5]));
+  t.same(new Uint8Array(await (await fetch(`${baseUrl}/uploads/my-photo_1.jpg`)).arrayBuffer()), new Uint8Array(tinyImage('jpeg', 'second')));
 
   const stranger = await registerUser(baseUrl);
-  const stolen = await upload(stranger, 'mine now', 'jpg', 'my-photo_1');
+  const stolen = await upload(stranger, tinyImage('jpeg', 'mine now'), 'jpg', 'my-photo_1');
   t.equal(stolen.response.status, 403, "another user's file name cannot be overwritten");
   t.equal((await stranger.api.DELETE('/uploads/{fileName}', { params: { path: { fileName: 'my-photo_1.jpg' } } })).response.status, 403);
 
@@ -78,7 +79,7 @@ t.test('bad uploads are refused and leave nothing behind', async (t) => {
 t.test('profile photos', async (t) => {
   const user = await registerUser(baseUrl);
   const other = await registerUser(baseUrl);
-  const fileName = (await upload(user, new Uint8Array(100), 'image/png')).data!;
+  const fileName = (await upload(user, pngOfSize(100), 'image/png')).data!;
   const id = fileName.split('.')[0];
   t.equal((await user.api.GET('/users/me')).data?.info.photos, undefined, 'no photo yet');
 
@@ -93,7 +94,7 @@ t.test('profile photos', async (t) => {
   t.equal(shown.data?.photos?.[0].id, id, 'others see the photo');
   t.equal((await user.api.POST('/users/me/photos', { body: { photo: { id, fileType: 'png', fileSize: 100 } } })).response.status, 409, 'already a photo');
 
-  const othersFile = (await upload(other, new Uint8Array(10), 'png')).data!.split('.')[0];
+  const othersFile = (await upload(other, tinyImage('png'), 'png')).data!.split('.')[0];
   const borrowed = await user.api.POST('/users/me/photos', { body: { photo: { id: othersFile, fileType: 'png', fileSize: 10 } } });
   t.equal(borrowed.response.status, 403, "another user's upload cannot become my photo");
   const missing = await user.api.POST('/users/me/photos', {
@@ -118,6 +119,6 @@ t.test('deleting an account removes its files', async (t) => {
   const user = await registerUser(baseUrl);
   const fileName = (await upload(user, 'bye', 'txt')).data!;
   t.ok(existsSync(path.join(uploadDir, fileName)));
-  t.equal((await user.api.DELETE('/users/me')).response.status, 200);
+  t.equal((await user.api.DELETE('/users/me', { body: { password: user.password } })).response.status, 200);
   t.notOk(existsSync(path.join(uploadDir, fileName)));
 });

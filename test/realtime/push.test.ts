@@ -1,7 +1,7 @@
 // Web Push for device sessions without a socket: a local HTTPS server stands in for the
 // push service; what arrives is checked (VAPID signature) and decrypted (RFC 8291).
 import { createECDH, createPublicKey, randomBytes, randomUUID, verify, type ECDH } from 'node:crypto';
-import { Agent, createServer } from 'node:https';
+import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
 import selfsigned from 'selfsigned';
 import t from 'tap';
@@ -39,13 +39,13 @@ const pushService = createServer({ key: pems.private, cert: pems.cert }, (reques
 await new Promise<void>((resolve) => pushService.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise((resolve) => pushService.close(resolve)));
 const pushPort = (pushService.address() as { port: number }).port;
-const pushAgent = new Agent({ ca: pems.cert });
 
 const url = await freshDatabaseUrl(t);
 const database = await openDatabase({ url, poolSize: 5 });
 t.teardown(() => database.close());
-const config = await testConfig(t);
-const app = await buildApp(config, { database, logger: false, pushAgent });
+// The stand-in push service is on loopback, which the outbound policy refuses unless allowlisted.
+const config = await testConfig(t, { outboundIpAllowlist: ['127.0.0.0/8'] });
+const app = await buildApp(config, { database, logger: false, outbound: { ca: pems.cert } });
 await app.listen({ port: 0, host: '127.0.0.1' });
 t.teardown(() => app.close());
 const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

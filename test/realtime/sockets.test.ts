@@ -1,11 +1,18 @@
 // The WebSocket endpoint: who may connect, what each socket receives, and revocation.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { loadConfig } from '../../src/config.ts';
 import { startApp } from '../helpers/app.ts';
 import { basicAuth, messengerClient, registerUser } from '../helpers/messenger.ts';
 import { loginDevice, socketOpener } from '../helpers/realtime.ts';
 
-const { app, baseUrl } = await startApp(t, { realtimePingIntervalMs: 300 });
+// The fan-out test holds 300 sockets of one session from one address: above the default
+// limits, which test/reliability/websocket-limits.test.ts and http-limits.test.ts cover.
+const { app, baseUrl } = await startApp(t, {
+  realtimePingIntervalMs: 300,
+  webSocketLimits: { perSession: 1_000, perUser: 1_000 },
+  http: { ...loadConfig({}).http, maxConnectionsPerIp: 0 },
+});
 const open = socketOpener(t);
 const publish = (userIds: number[], event: string, payload: unknown = { n: 1 }, source = 'system') =>
   app.kernel.realtime.publish({ userIds, event: { event, source, payload } });

@@ -8,7 +8,7 @@ const PER_ACCOUNT = 3;
 const PER_IP = 8;
 const GUESSES = 3;
 const { baseUrl } = await startApp(t, {
-  loginRateLimit: { perAccount: PER_ACCOUNT, perIp: PER_IP, windowMs: 60_000 },
+  loginRateLimit: { perAccount: PER_ACCOUNT, perAccountCeiling: 10 * PER_ACCOUNT, perIp: PER_IP, windowMs: 60_000 },
   guessRateLimit: { max: GUESSES, windowMs: 60_000 },
 });
 
@@ -17,7 +17,7 @@ const login = (username: string, password: string) =>
 
 let ipAttempts = 0;
 
-t.test('login per account', async (t) => {
+t.test('login per account and address', async (t) => {
   const user = await registerUser(baseUrl, { password: 'password1' });
   for (let i = 1; i <= PER_ACCOUNT; i++) {
     ipAttempts += 1;

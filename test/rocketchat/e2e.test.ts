@@ -1,5 +1,5 @@
 // The e2e.* family: each endpoint's success and errors, room access, key events to
-// members, and users.resetE2EKey's effect on keys and sessions.
+// members, users.resetE2EKey's effect on keys and sessions, and e2e.resetRoomKey.
 import t from 'tap';
 import { and, eq } from 'drizzle-orm';
 import { chatMembers, chats } from '../../src/db/schema/index.ts';
@@ -7,6 +7,7 @@ import type { Delivery } from '../../src/realtime/events.ts';
 import { promoteToAdmin } from '../../src/rocketchat/admin.ts';
 import { startApp } from '../helpers/app.ts';
 import { registerUser, type TestUser } from '../helpers/messenger.ts';
+import { SocketProbe } from '../helpers/realtime.ts';
 import { authHeaders, login, rawCall, rocketchatClient, type RocketChatCredentials } from '../helpers/rocketchat.ts';
 
 const { baseUrl, database, app } = await startApp(t);
@@ -28,6 +29,9 @@ async function newChat(members: TestUser[]): Promise<string> {
 }
 const rcOf = (user: TestUser): RocketChatCredentials => ({ userId: String(user.id), authToken: user.token });
 const apiOf = (user: TestUser) => rocketchatClient(baseUrl, rcOf(user));
+// Setting the key pair needs a fresh proof: the password as Rocket.Chat's x-2fa-code.
+const proofOf = (password: string) => ({ 'x-2fa-code': password, 'x-2fa-method': 'password' });
+const keysApiOf = (user: TestUser) => rocketchatClient(baseUrl, rcOf(user), proofOf(user.password));
 async function memberRow(rid: string, userId: number) {
   const [row] = await database.db.select().from(chatMembers).where(and(eq(chatMembers.chatId, rid), eq(chatMembers.userId, userId)));
   return row;
@@ -35,7 +39,7 @@ async function memberRow(rid: string, userId: number) {
 
 t.test('key pair: fetchMyKeys and setUserPublicAndPrivateKeys', async (t) => {
   const ann = await registerUser(baseUrl);
-  const api = apiOf(ann);
+  const api = keysApiOf(ann);
   const none = await rawCall(baseUrl, 'GET', '/e2e.fetchMyKeys', { headers: authHeaders(rcOf(ann)) });
   t.equal(none.text, JSON.stringify({ success: true }), 'no keys yet: both fields absent');
 
@@ -64,7 +68,7 @@ t.test('key pair: fetchMyKeys and setUserPublicAndPrivateKeys', async (t) => {
 t.test('room keys: members, suggestions, waiting users; outsiders read nothing', async (t) => {
   const [ann, bob, cid, eve] = await Promise.all([registerUser(baseUrl), registerUser(baseUrl), registerUser(baseUrl), registerUser(baseUrl)]);
   for (const [user, key] of [[ann, 'pub-ann'], [bob, 'pub-bob'], [cid, 'pub-cid'], [eve, 'pub-eve']] as const) {
-    await apiOf(user).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: key, private_key: `priv-${key}` } });
+    await keysApiOf(user).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: key, private_key: `priv-${key}` } });
   }
   const rid = await newChat([ann, bob, cid]);
   const evesRoom = await newChat([eve]);
@@ -131,7 +135,7 @@ t.test('room keys: members, suggestions, waiting users; outsiders read nothing',
 t.test('resetting keys: own with 2FA, another user by an admin', async (t) => {
   const [ann, bob] = await Promise.all([registerUser(baseUrl, { password: 'password1' }), registerUser(baseUrl, { password: 'password2' })]);
   const rid = await newChat([ann, bob]);
-  await apiOf(ann).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pa', private_key: 'sa' } });
+  await keysApiOf(ann).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pa', private_key: 'sa' } });
   await apiOf(ann).POST('/e2e.setRoomKeyID', { body: { rid, keyID: 'k' } });
   await apiOf(ann).POST('/e2e.updateGroupKey', { body: { rid, uid: String(ann.id), key: 'ann-copy' } });
 
@@ -156,11 +160,68 @@ t.test('resetting keys: own with 2FA, another user by an admin', async (t) => {
   t.equal((await rocketchatClient(baseUrl, annAgain).GET('/me')).response.status, 200, "ann's session survived bob's attempts");
 
   t.equal(await promoteToAdmin(database.db, bob.username.toUpperCase()), 'promoted', 'npm run admin -- promote');
-  await rocketchatClient(baseUrl, annAgain).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pa2', private_key: 'sa2' } });
+  await rocketchatClient(baseUrl, annAgain, proofOf('password1')).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pa2', private_key: 'sa2' } });
   const byAdmin = await rawCall(baseUrl, 'POST', '/users.resetE2EKey', { headers: { ...authHeaders(rcOf(bob)), 'x-2fa-code': 'password2' }, body: { username: ann.username } });
   t.equal(byAdmin.text, JSON.stringify({ success: true }), 'an administrator resets another user by username');
   t.equal((await rocketchatClient(baseUrl, annAgain).GET('/me')).response.status, 401, "ann's sessions ended");
   const annThird = await login(baseUrl, ann.username, 'password1');
   t.same((await rocketchatClient(baseUrl, annThird).GET('/e2e.fetchMyKeys')).data, { success: true }, 'her keys are gone');
   t.equal((await apiOf(bob).GET('/me')).response.status, 200, "the admin's own session stays");
+});
+
+t.test('e2e.resetRoomKey: an owner rotates the key; members lose their copies and hear of it', async (t) => {
+  const [owner, bob, cid, eve] = await Promise.all([registerUser(baseUrl), registerUser(baseUrl), registerUser(baseUrl), registerUser(baseUrl)]);
+  for (const user of [owner, bob, cid, eve]) {
+    await keysApiOf(user).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: `pub-${user.id}`, private_key: `priv-${user.id}` } });
+  }
+  const rid = await newChat([owner, bob, cid]);
+  await database.db.update(chatMembers).set({ role: 'owner' }).where(and(eq(chatMembers.chatId, rid), eq(chatMembers.userId, owner.id)));
+  await apiOf(owner).POST('/e2e.setRoomKeyID', { body: { rid, keyID: 'old-key' } });
+  await apiOf(owner).POST('/e2e.updateGroupKey', { body: { rid, uid: String(owner.id), key: 'owner-old' } });
+  await apiOf(bob).POST('/e2e.updateGroupKey', { body: { rid, uid: String(bob.id), key: 'bob-old' } });
+  await apiOf(owner).POST('/e2e.updateGroupKey', { body: { rid, uid: String(cid.id), key: 'cid-suggested' } });
+
+  const bobSocket = await SocketProbe.open(baseUrl, bob.sessionId, bob.token);
+  t.teardown(() => bobSocket.close());
+  const reset = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(owner)), body: { rid, e2eKey: 'owner-new', e2eKeyId: 'new-key' } });
+  t.equal(reset.text, JSON.stringify({ success: true }));
+  const [room] = await database.db.select().from(chats).where(eq(chats.id, rid));
+  t.equal(room.e2eKeyId, 'new-key', 'the room has the new key id');
+  t.equal((await memberRow(rid, owner.id)).e2eKey, 'owner-new', 'the caller holds the new key');
+  t.match(await memberRow(rid, bob.id), { e2eKey: null, e2eSuggestedKey: null }, "bob's copy of the old key is cleared");
+  t.match(await memberRow(rid, cid.id), { e2eKey: null, e2eSuggestedKey: null }, "cid's suggested old key is cleared");
+  const frame = await bobSocket.event('e2eRoomKeyReset');
+  t.same(frame.payload, { rid, e2eKeyId: 'new-key' }, "bob's socket hears the new key id");
+  t.equal(frame.source, String(owner.id));
+  const waiting = await apiOf(owner).GET('/e2e.fetchUsersWaitingForGroupKey', { params: { query: { roomIds: [rid] } } });
+  t.same(waiting.data?.usersWaitingForE2EKeys[rid]?.map((u) => u._id).sort(), [String(bob.id), String(cid.id)].sort(), 'the others now wait for the new key');
+
+  const byMember = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(bob)), body: { rid, e2eKey: 'x', e2eKeyId: 'bob-key' } });
+  t.equal(byMember.status, 403, 'a plain member lacks toggle-room-e2e-encryption');
+  t.same(byMember.json, { success: false, error: 'unauthorized' });
+  const byStranger = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(eve)), body: { rid, e2eKey: 'x', e2eKeyId: 'eve-key' } });
+  t.equal(byStranger.status, 403, 'a non-member is refused');
+  await promoteToAdmin(database.db, eve.username);
+  const byAdminStranger = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(eve)), body: { rid, e2eKey: 'x', e2eKeyId: 'eve-key' } });
+  t.same(byAdminStranger.json, { success: false, error: 'error-not-allowed', errorType: 'error-not-allowed' }, 'an admin outside the room cannot either');
+  t.equal((await database.db.select().from(chats).where(eq(chats.id, rid)))[0].e2eKeyId, 'new-key', 'the refused calls changed nothing');
+
+  const missing = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(owner)), body: { rid, e2eKey: 'k' } });
+  t.equal(missing.status, 400);
+  t.same(missing.json, { success: false, error: 'Match error: Expected string, got undefined' });
+  const wrongType = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(owner)), body: { rid, e2eKey: { not: 'a string' }, e2eKeyId: 'x'.repeat(201) } });
+  t.equal(wrongType.status, 400);
+  t.match(wrongType.json, { success: false, errorType: 'invalid-params' });
+  t.equal((await database.db.select().from(chats).where(eq(chats.id, rid)))[0].e2eKeyId, 'new-key', 'bad input changed nothing');
+  const plainRoom = await newChat([owner]);
+  await database.db.update(chatMembers).set({ role: 'owner' }).where(eq(chatMembers.chatId, plainRoom));
+  const notEncrypted = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { headers: authHeaders(rcOf(owner)), body: { rid: plainRoom, e2eKey: 'k', e2eKeyId: 'i' } });
+  t.same(notEncrypted.json, {
+    success: false,
+    error: 'error-e2e-key-reset-failed',
+    errorType: 'error-e2e-key-reset-failed',
+    details: { reason: 'error-room-not-encrypted' },
+  });
+  const anonymous = await rawCall(baseUrl, 'POST', '/e2e.resetRoomKey', { body: { rid, e2eKey: 'k', e2eKeyId: 'i' } });
+  t.equal(anonymous.status, 401);
 });

@@ -71,7 +71,7 @@ t.test('seed 000: e2e.setRoomKeyID', async (t) => {
 t.test('seed 001: users.resetE2EKey', async (t) => {
   const admin = await login(baseUrl, 'seedadmin', 'password1');
   const api = rocketchatClient(baseUrl, admin);
-  const enabled = await api.POST('/users.2fa.totp.enable');
+  const enabled = await api.POST('/users.2fa.totp.enable', { params: { header: { 'x-2fa-code': 'password1', 'x-2fa-method': 'password' } } });
   const secret = enabled.data!.secret;
   const confirmed = await api.POST('/users.2fa.totp.validate', { body: { code: await totpCode(secret) } });
   t.equal(confirmed.response.status, 200, 'the admin turned TOTP on');
@@ -79,7 +79,7 @@ t.test('seed 001: users.resetE2EKey', async (t) => {
 
   const target = await registerUser(baseUrl);
   const targetRc = { userId: String(target.id), authToken: target.token };
-  await rocketchatClient(baseUrl, targetRc).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pub', private_key: 'priv' } });
+  await rocketchatClient(baseUrl, targetRc, { 'x-2fa-code': target.password }).POST('/e2e.setUserPublicAndPrivateKeys', { body: { public_key: 'pub', private_key: 'priv' } });
   const headers = { ...authHeaders(admin), 'x-2fa-code': backup[0] };
 
   const anonymous = await rawCall(baseUrl, 'POST', '/users.resetE2EKey', { body: { userId: String(target.id) } });

@@ -316,6 +316,13 @@ t.test('profile: about and photo', async (t) => {
 
 t.test('two-factor authentication: enable, log in with a code, disable', async (t) => {
   await alicePage.getByRole('button', { name: /^Profile/ }).click();
+  // Turning it on needs the password: a session alone is not enough.
+  const twoFactorCard = alicePage.getByRole('group', { name: 'Two-factor authentication' });
+  await twoFactorCard.getByLabel('Your password, to confirm it is you').fill('not the password');
+  await alicePage.getByRole('button', { name: 'Enable two-factor authentication' }).click();
+  await twoFactorCard.getByRole('alert').waitFor();
+  t.match(await twoFactorCard.getByRole('alert').textContent(), /password is not right/, 'a wrong password is refused with a readable message');
+  await twoFactorCard.getByLabel('Your password, to confirm it is you').fill(alice.password);
   await alicePage.getByRole('button', { name: 'Enable two-factor authentication' }).click();
   const secret = (await alicePage.locator('code.secret').textContent())!.trim();
   t.match(secret, /^[A-Z2-7]+=*$/, 'the secret is shown in base32');

@@ -101,6 +101,12 @@ const FRIENDLY: Record<string, string> = {
   'totp-max-attempts': 'Too many wrong codes. Wait a minute and try again.',
 };
 
+// Rocket.Chat's two-factor answers with details.method "password" ask for the password instead.
+const FRIENDLY_PASSWORD: Record<string, string> = {
+  'totp-required': 'Enter your password to confirm it is you.',
+  'totp-invalid': 'That password is not right.',
+};
+
 function failure(status: number, body: unknown): ApiFailure {
   const envelope = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   // Messenger: {error: true, reason}; Rocket.Chat: {success: false, error, errorType} or {status, message}.
@@ -112,7 +118,9 @@ function failure(status: number, body: unknown): ApiFailure {
     '';
   const tagged = /^(.*?)\s*\[([\w-]+)\]$/.exec(raw);
   const code = (typeof envelope.errorType === 'string' ? envelope.errorType : undefined) ?? tagged?.[2];
-  let message = (code && FRIENDLY[code]) || (tagged ? tagged[1] : raw);
+  const details = (envelope.details && typeof envelope.details === 'object' ? envelope.details : {}) as { method?: unknown };
+  const friendly = details.method === 'password' ? FRIENDLY_PASSWORD : FRIENDLY;
+  let message = (code && friendly[code]) || (tagged ? tagged[1] : raw);
   if (!message) message = status === 429 ? 'Too many attempts. Wait a minute and try again.' : `The server answered ${status}.`;
   if (status === 429 && !/wait|try again/i.test(message)) message += ' Wait a minute and try again.';
   return new ApiFailure(status, message, code);

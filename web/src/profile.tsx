@@ -196,6 +196,7 @@ type TwoFactorState =
 function TwoFactor() {
   const [state, setState] = useState<TwoFactorState>({ step: 'loading' });
   const [code, setCode] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [done, setDone] = useState('');
 
@@ -222,14 +223,18 @@ function TwoFactor() {
     }
   };
 
-  const enable = () =>
-    run(async () => {
-      const { secret, url } = await call(rc.POST('/users.2fa.totp.enable'));
+  // Turning it on needs a fresh proof: the password, as Rocket.Chat's password method.
+  const enable = (event: Event) => {
+    event.preventDefault();
+    return run(async () => {
+      const { secret, url } = await call(rc.POST('/users.2fa.totp.enable', { params: { header: { 'x-2fa-code': password, 'x-2fa-method': 'password' } } }));
+      setPassword('');
       const qr = await QRCode.toDataURL(url, { margin: 1, width: 200 });
       setCode('');
       setState({ step: 'enrolling', secret, url, qr });
       setTimeout(() => document.getElementById('totp-code')?.focus(), 0);
     });
+  };
 
   const confirm = (event: Event) => {
     event.preventDefault();
@@ -264,12 +269,16 @@ function TwoFactor() {
       {state.step === 'loading' && <p class="hint">Checking…</p>}
       {state.step === 'unavailable' && <p class="hint">{state.why}</p>}
       {state.step === 'off' && (
-        <>
+        <form onSubmit={enable}>
           <p>Off. With it on, logging in also asks for a code from an authenticator app.</p>
-          <button type="button" class="primary" onClick={enable}>
+          <label>
+            Your password, to confirm it is you
+            <input type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          </label>
+          <button type="submit" class="primary">
             Enable two-factor authentication
           </button>
-        </>
+        </form>
       )}
       {state.step === 'enrolling' && (
         <form onSubmit={confirm}>

@@ -1,6 +1,6 @@
 // Users, their device sessions, and the files they upload: shared by every surface.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, real, serial, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgTable, real, serial, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -12,7 +12,14 @@ export const users = pgTable('users', {
   username: text('username').notNull().unique(),
   /** Lowercased; optional, unique when present (Rocket.Chat logs in by email too). */
   email: text('email').unique(),
+  /** The address is known to reach the user (Rocket.Chat's `emails[].verified`; the operator sets it: `npm run admin -- email`). */
+  emailVerified: boolean('email_verified').notNull().default(false),
   passwordHash: text('password_hash').notNull(),
+  /**
+   * argon2id of the password's sha256 hex: checks the digest Rocket.Chat clients send as the
+   * password-method proof. Set at a Rocket.Chat login, cleared when the password changes.
+   */
+  passwordDigestHash: text('password_digest_hash'),
   about: text('about'),
   language: text('language'),
   accountKeyHash: text('account_key_hash'),

@@ -19,17 +19,18 @@ type InviteOperations = Pick<
   | 'isEphemeralPubKeyValidV2'
 >;
 
+const storedInviteReply = (stored: invites.StoredInvite) => ({
+  token: stored.token,
+  public_key: stored.public_key,
+  public_keys: [stored.longTermKey, stored.ephemeralKey],
+  display_name: stored.display_name,
+});
+
 export function inviteHandlers(s: IdentityService): Handlers<InviteOperations> {
   return {
-    storeInvite: async (request) => {
-      const stored = await invites.storeInvite(s, request.body);
-      // The seeds' v1 form: public_keys is [long-term key, ephemeral key].
-      return { token: stored.token, public_key: stored.public_key, public_keys: [stored.longTermKey.public_key, stored.ephemeralKey.public_key], display_name: stored.display_name };
-    },
-    storeInviteV2: async (request) => {
-      const stored = await invites.storeInvite(s, request.body, requireIdentityAuth(request).account.userId);
-      return { token: stored.token, public_key: stored.public_key, public_keys: [stored.longTermKey, stored.ephemeralKey], display_name: stored.display_name };
-    },
+    // Objects on v1 as on v2 (as Sydent; the seed's bare strings break homeservers), with the legacy public_key.
+    storeInvite: async (request) => storedInviteReply(await invites.storeInvite(s, request.body)),
+    storeInviteV2: async (request) => storedInviteReply(await invites.storeInvite(s, request.body, requireIdentityAuth(request).account.userId)),
     // Legacy sign URLs (emailed signurl) carry token and private_key in the query string.
     blindlySignStuff: async (request) => invites.signInvite(s, { ...request.query, ...request.body }),
     signEd25519V2: async (request) => invites.signInvite(s, { ...request.query, ...request.body }),

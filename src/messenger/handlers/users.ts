@@ -39,19 +39,27 @@ export function usersHandlers(k: Kernel): Handlers<UserOperations> {
 
     getCurrentUser: async (request) => users.currentUser(k, requireAuth(request)),
     updateCurrentUser: async (request) => users.updateProfile(k, requireAuth(request), request.body),
-    deleteCurrentUser: async (request) => users.deleteAccount(k, request.passwordUser?.id ?? requireAuth(request).user.id),
+    deleteCurrentUser: async (request) =>
+      // Basic credentials (with their second factor) are themselves the fresh proof.
+      request.passwordUser
+        ? users.deleteAccount(k, request.passwordUser.id)
+        : users.deleteOwnAccount(k, requireAuth(request), { password: request.body?.password, code: request.headers['x-2fa-code'] }),
     logoutUser: async (request) => users.logout(k, requireAuth(request)),
 
     changePassword: async (request) => users.changePassword(k, requireAuth(request), request.body.oldPassword, request.body.newPassword),
     changePasswordCurrent: async (request) =>
       users.changePassword(k, requireAuth(request), request.body.currentPassword, request.body.newPassword),
-    setAccountKey: async (request) => users.setAccountKey(k, requireAuth(request), request.body.password, request.body.accountKey),
-    setAccountKeyCurrent: async (request) => users.setAccountKey(k, requireAuth(request), request.body.password, request.body.accountKey),
-    resetPassword: async (request) => users.resetPassword(k, request.body.userId, request.body.accountKey, request.body.newPassword),
-    resetPasswordCurrent: async (request) => users.resetPassword(k, request.body.userId, request.body.accountKey, request.body.newPassword),
+    setAccountKey: async (request) =>
+      users.setAccountKey(k, requireAuth(request), { password: request.body.password, code: request.headers['x-2fa-code'] }, request.body.accountKey),
+    setAccountKeyCurrent: async (request) =>
+      users.setAccountKey(k, requireAuth(request), { password: request.body.password, code: request.headers['x-2fa-code'] }, request.body.accountKey),
+    resetPassword: async (request) => users.resetPassword(k, request.body.userId, request.body.accountKey, request.body.newPassword, request.ip),
+    resetPasswordCurrent: async (request) =>
+      users.resetPassword(k, request.body.userId, request.body.accountKey, request.body.newPassword, request.ip),
 
     updateDeviceSession: async (request) => users.updateDevice(k, requireAuth(request), request.body.deviceName, request.body.deviceToken),
-    getUser: async (request) => users.getUser(k, request.params.id, request.query.full === '1' || request.query.full === 'true'),
+    getUser: async (request) =>
+      users.getUser(k, request.params.id, request.query.full === '1' || request.query.full === 'true', request.auth),
     searchUsers: async (request) => users.searchUsers(k, request.query.s ?? request.query.search),
     listUsers: async (request) => users.listUsers(k, request.query.count ?? 20, request.query.id),
     addUserPhoto: async (request) => users.addPhoto(k, requireAuth(request), request.body.photo),

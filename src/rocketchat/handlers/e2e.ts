@@ -2,7 +2,7 @@
 import type { operations } from '../../generated/rocketchat.ts';
 import type { Handlers } from '../../http/openapi.ts';
 import type { Kernel } from '../../kernel.ts';
-import { requireRocketChatAuth } from '../auth.ts';
+import { requireRocketChatAuth, twoFactorProofOf } from '../auth.ts';
 import * as e2e from '../e2e.ts';
 import * as twofactor from '../twofactor.ts';
 
@@ -19,6 +19,7 @@ type E2eOperations = Pick<
   | 'e2eRejectSuggestedGroupKey'
   | 'e2eFetchUsersWaitingForGroupKey'
   | 'e2eProvideUsersSuggestedGroupKeys'
+  | 'e2eResetRoomKey'
 >;
 
 const ok = { success: true as const };
@@ -27,7 +28,10 @@ export function e2eHandlers(k: Kernel): Handlers<E2eOperations> {
   return {
     e2eFetchMyKeys: async (request) => ({ ...(await e2e.fetchMyKeys(k, requireRocketChatAuth(request))), ...ok }),
     e2eSetUserPublicAndPrivateKeys: async (request) => {
-      await e2e.setUserKeys(k, requireRocketChatAuth(request), request.body);
+      const auth = requireRocketChatAuth(request);
+      // The account's key pair decides who can read its E2E rooms: a token alone cannot set it.
+      await twofactor.requireTwoFactor(k, auth.user, twoFactorProofOf(request));
+      await e2e.setUserKeys(k, auth, request.body);
       return ok;
     },
     e2eGetUsersOfRoomWithoutKey: async (request) => ({
@@ -48,7 +52,7 @@ export function e2eHandlers(k: Kernel): Handlers<E2eOperations> {
     },
     e2eResetOwnE2EKey: async (request) => {
       const auth = requireRocketChatAuth(request);
-      await twofactor.requireTwoFactor(k, auth.user, request.headers['x-2fa-code']);
+      await twofactor.requireTwoFactor(k, auth.user, twoFactorProofOf(request));
       await e2e.resetUserKeys(k, auth.user.id, auth.user.id);
       return ok;
     },
@@ -63,6 +67,10 @@ export function e2eHandlers(k: Kernel): Handlers<E2eOperations> {
     e2eFetchUsersWaitingForGroupKey: async (request) => {
       const roomIds = [...(request.query.roomIds ?? []), ...(request.query['roomIds[]'] ?? [])];
       return { ...(await e2e.usersWaitingForGroupKey(k, requireRocketChatAuth(request), roomIds)), ...ok };
+    },
+    e2eResetRoomKey: async (request) => {
+      await e2e.resetRoomKey(k, requireRocketChatAuth(request), request.body);
+      return ok;
     },
     e2eProvideUsersSuggestedGroupKeys: async (request) => {
       await e2e.provideSuggestedKeys(k, requireRocketChatAuth(request), request.body.usersSuggestedGroupKeys);

@@ -1,0 +1,59 @@
+// Security headers on every response (@fastify/helmet, registered before any route): no
+// sniffing, no framing, no referrer, and a Content-Security-Policy that lets the web client
+// (web/dist: module scripts, stylesheets, the realtime WebSocket) load only from this origin.
+// The Swagger UI at /docs gets its own policy; uploads set their sandbox policy themselves.
+import type { FastifyHelmetOptions } from '@fastify/helmet';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import helmet from 'helmet';
+
+/** What the built web client needs: its own scripts and styles, previews and the 2FA QR code (data:). */
+export const webClientCsp = {
+  'default-src': ["'self'"],
+  'base-uri': ["'none'"],
+  // 'self' covers ws:/wss: to this host (CSP Level 3) for /ws/<session>.
+  'connect-src': ["'self'"],
+  'font-src': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:', 'blob:'],
+  'media-src': ["'self'", 'blob:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+  'worker-src': ["'self'"],
+};
+
+const headers = {
+  contentSecurityPolicy: { useDefaults: false, directives: webClientCsp },
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+
+/** @fastify/helmet's options: every route, and every not-found and error answer. */
+export const securityHeaders: FastifyHelmetOptions = { global: true, ...headers };
+
+const setHeaders = helmet(headers);
+
+/** The same headers on an answer no hook runs for (fastify's frameworkErrors: an undecodable URL). */
+export function addSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  setHeaders(request.raw, reply.raw, () => {});
+}
+
+/**
+ * The Swagger UI page and its assets (@fastify/swagger-ui `staticCSP`): its bundle and
+ * initializer are files (no inline script), it styles elements inline and draws icons as data: URLs.
+ */
+export const docsCsp = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self' 'unsafe-inline'",
+].join('; ');
