@@ -5,10 +5,12 @@
 // measured in the same run. Never part of `npm test`; it reports, it asserts nothing.
 //
 //   npm run bench                         all scenarios (about 2–3 minutes)
-//   npm run bench -- --only=read,post     some of them (read post history fanout login flood identity idle cold)
+//   npm run bench -- --only=read,post     some of them (read post history fanout login flood identity idle cold ceiling)
+//   npm run bench -- --only=ceiling       the realtime ceiling alone (about 2 minutes; writes bench/results/realtime-ceiling.json)
 //   npm run bench -- --profile            the main server runs with --cpu-prof (bench/results/profiles/)
 //   npm run bench -- --seconds=10         longer runs per scenario (default 5)
 //   npm run bench -- --connections=1      HTTP and pgbench concurrency (default 10)
+//   npm run bench -- --out=file.json      where the results go (default latest.json; a ceiling-only run: realtime-ceiling.json)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,11 +23,15 @@ import { identityAccessTokens, identityAccounts } from '../src/db/schema/index.t
 import type { FanoutResult } from './bench/ws-fanout.ts';
 import type { AddressLoadConfig, AddressLoadResult } from './bench/address-load.ts';
 import type { LoadConfig, LoadResult } from './bench/http-load.ts';
+import { cpuSeconds, machineBusySeconds, pidsNamed } from './bench/cpu.ts';
+import type { NotifyLoadConfig, NotifyStep } from './bench/notify-load.ts';
 import { freePort, root, rssBytes, runWorker, start, startNode, stop, stopAll, waitFor200, type Child } from './bench/processes.ts';
 
 const args = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]));
-const ALL = ['read', 'history', 'post', 'fanout', 'login', 'flood', 'identity', 'idle', 'cold'];
+const ALL = ['read', 'history', 'post', 'fanout', 'login', 'flood', 'identity', 'idle', 'cold', 'ceiling'];
 const only = new Set(args.get('only')?.split(',') ?? ALL);
+// A partial run never replaces the committed full run's latest.json by accident.
+const OUT = args.get('out') ?? (only.size === 1 && only.has('ceiling') ? 'realtime-ceiling.json' : 'latest.json');
 const SECONDS = Number(args.get('seconds') ?? 5);
 const PROFILE = args.has('profile');
 const CONNECTIONS = Number(args.get('connections') ?? 10);
@@ -88,9 +94,10 @@ interface Server {
   base: string;
 }
 
-async function startServer(name: string, options: { profile?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
+async function startServer(name: string, options: { profile?: boolean | string; env?: Record<string, string> } = {}): Promise<Server> {
   const port = await freePort();
   const nodeArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'profiles')}`] : [];
+  if (typeof options.profile === 'string') nodeArgs.push(`--cpu-prof-name=${options.profile}`);
   const child = startNode(name, 'src/main.ts', [], {
     nodeArgs,
     env: {
@@ -329,6 +336,8 @@ async function main() {
     }
   }
 
+  if (only.has('ceiling')) await realtimeCeiling(server, users);
+
   if (only.has('login')) {
     const probe = (name: string) =>
       load(name, {
@@ -526,6 +535,145 @@ async function main() {
   else if (server.child.output().trim()) details.serverOutput = server.child.output().slice(-4000);
 }
 
+// --- the realtime ceiling -------------------------------------------------------------------
+
+const CEILING_PROCESSES = 4;
+const CEILING_SOCKETS = 40;
+const CEILING_LIMIT_MS = 100;
+const ceilingStepSeconds = Number(args.get('step-seconds') ?? 3);
+
+/** Samples what PostgreSQL's active backends of the bench database wait on, every 50 ms, and the NOTIFY queue's fill. */
+function samplePostgres() {
+  const waits: Record<string, number> = {};
+  let samples = 0;
+  let queueUsage = 0;
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const rows = await sql!`select coalesce(wait_event_type || ':' || wait_event, 'CPU') as wait, count(*)::int as n
+        from pg_stat_activity where datname = ${dbName} and state = 'active' and pid <> pg_backend_pid() group by 1`;
+      for (const row of rows) waits[row.wait as string] = (waits[row.wait as string] ?? 0) + (row.n as number);
+      const [{ usage }] = await sql!`select pg_notification_queue_usage() as usage`;
+      queueUsage = Math.max(queueUsage, Number(usage));
+      samples += 1;
+    } finally {
+      busy = false;
+    }
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    // Average number of active backends in each state.
+    const average = Object.fromEntries(Object.entries(waits).sort((a, b) => b[1] - a[1]).map(([wait, n]) => [wait, round(n / Math.max(samples, 1))]));
+    return { activeBackends: average, notifyQueueMaxUsage: queueUsage, samples };
+  };
+}
+
+/**
+ * How far one PostgreSQL carries realtime: the bus alone (Parley's PgBus, one listening
+ * connection per process, no HTTP), then four Parley processes with 40 sockets spread over
+ * them and posts spread over them too, the event rate raised step by step until fan-out p99
+ * (post sent → frame received) passes 100 ms. CPU per component and PostgreSQL's waits are
+ * recorded for every step; the fourth process runs with --cpu-prof.
+ */
+async function realtimeCeiling(server: Server, users: User[]) {
+  const within = (p99: number, ok: boolean) => ok && p99 <= CEILING_LIMIT_MS;
+  log('realtime ceiling: the bus alone');
+  const bus = await runWorker<{ steps: NotifyStep[] }>('notify-load', 'scripts/bench/notify-load.ts', {
+    url: dbUrl,
+    listeners: CEILING_PROCESSES,
+    rates: [1000, 2000, 4000, 6000, 8000, 10000, 12000, 16000, 24000, 32000],
+    seconds: ceilingStepSeconds,
+    payloadBytes: 700,
+    limitMs: CEILING_LIMIT_MS,
+  } satisfies NotifyLoadConfig);
+  const busCeiling = bus.steps.filter((s) => within(s.latencyMs.p99, s.received === s.sent * CEILING_PROCESSES)).at(-1);
+  log(`bus alone: ${busCeiling?.achievedRate ?? 0} events/s within p99 ${CEILING_LIMIT_MS} ms`);
+
+  const extra: Server[] = [];
+  for (let i = 2; i <= CEILING_PROCESSES; i++) {
+    extra.push(await startServer(`parley-c${i}`, { profile: i === CEILING_PROCESSES ? 'realtime-ceiling.cpuprofile' : undefined }));
+  }
+  const processes = [server, ...extra];
+  const members = users.slice(0, CEILING_SOCKETS);
+  const chat = await api<{ id: string }>(server.base, 'POST', '/api/chats', { participants: members.slice(1).map((u) => u.id), title: 'Ceiling', isPersonal: false }, members[0].token);
+  const steps = [];
+  for (const rate of [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500]) {
+    const parleyPids = processes.map((p) => p.child.process.pid!);
+    const before = { postgres: cpuSeconds(pidsNamed('postgres')), parley: cpuSeconds(parleyPids), machine: machineBusySeconds(), at: performance.now() };
+    const stopSampling = samplePostgres();
+    const r = await runWorker<FanoutResult>(`ceiling-${rate}`, 'scripts/bench/ws-fanout.ts', {
+      postBase: server.base,
+      wsBase: server.base,
+      postBases: processes.map((p) => p.base),
+      wsBases: processes.map((p) => p.base),
+      chatId: chat.id,
+      poster: { id: members[0].id, token: members[0].token },
+      sockets: members.map((u) => ({ sessionId: u.sessionId, token: u.token })),
+      rate,
+      seconds: ceilingStepSeconds,
+      warmupSeconds: 0.5,
+    });
+    const postgresSide = stopSampling();
+    const wall = (performance.now() - before.at) / 1000;
+    const spent = {
+      postgres: cpuSeconds(pidsNamed('postgres')) - before.postgres,
+      parley: cpuSeconds(parleyPids) - before.parley,
+      machine: machineBusySeconds() - before.machine,
+    };
+    const events = r.posted + Math.round(rate * 0.5);
+    const step = {
+      rate,
+      achievedRate: r.achievedRate,
+      framesPerSecond: r.achievedRate * CEILING_SOCKETS,
+      latencyMs: r.latencyMs,
+      postLatencyMs: r.postLatencyMs,
+      receipts: r.receipts,
+      expectedReceipts: r.expectedReceipts,
+      postFailures: r.postFailures,
+      // Cores busy on average over the step (the load generator's start-up included in "rest"),
+      // and CPU milliseconds per event.
+      coresBusy: { postgres: round(spent.postgres / wall), parley: round(spent.parley / wall), rest: round((spent.machine - spent.postgres - spent.parley) / wall), machine: round(spent.machine / wall) },
+      cpuMsPerEvent: { postgres: round((spent.postgres * 1000) / events), parley: round((spent.parley * 1000) / events) },
+      postgres: postgresSide,
+    };
+    steps.push(step);
+    log(`ceiling ${rate}/s: achieved ${r.achievedRate}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ${r.receipts}/${r.expectedReceipts} receipts, cores pg ${step.coresBusy.postgres} parley ${step.coresBusy.parley} rest ${step.coresBusy.rest}`);
+    if (!within(r.latencyMs.p99, r.receipts === r.expectedReceipts && r.postFailures === 0 && r.achievedRate >= rate * 0.9)) break;
+  }
+  for (const started of extra) await stop(started.child);
+
+  let profileTop: string[] = [];
+  try {
+    const profile = path.join(resultsDir, 'profiles', 'realtime-ceiling.cpuprofile');
+    profileTop = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/profile-top.ts', profile, '15'], { cwd: root, encoding: 'utf8' }).trim().split('\n');
+  } catch (error) {
+    log(`no profile of the fourth process: ${error}`);
+  }
+  const good = steps.filter((s) => within(s.latencyMs.p99, s.receipts === s.expectedReceipts && s.postFailures === 0 && s.achievedRate >= s.rate * 0.9));
+  const ceiling = good.at(-1);
+  const over = steps.length > good.length ? steps.at(-1) : undefined;
+  details.ceiling = { processes: CEILING_PROCESSES, sockets: CEILING_SOCKETS, limitMs: CEILING_LIMIT_MS, stepSeconds: ceilingStepSeconds, bus: bus.steps, steps, profileTop };
+  rows.push({
+    scenario: 'bus alone (LISTEN/NOTIFY)',
+    measured: `${busCeiling?.achievedRate ?? 0} events/s with p99 ${busCeiling?.latencyMs.p99 ?? '—'} ms notify → listener, ${CEILING_PROCESSES} listening connections, 700-byte payloads`,
+    baseline: '—',
+    value: busCeiling?.achievedRate ?? 0,
+    target: 'report',
+    note: `last step within p99 ${CEILING_LIMIT_MS} ms`,
+  });
+  rows.push({
+    scenario: `realtime ceiling, ${CEILING_PROCESSES} processes`,
+    measured: `${ceiling?.achievedRate ?? 0} messages/s (${ceiling?.framesPerSecond ?? 0} frames/s to ${CEILING_SOCKETS} sockets) with fan-out p99 ${ceiling?.latencyMs.p99 ?? '—'} ms`,
+    baseline: `${busCeiling?.achievedRate ?? 0} events/s the bus alone`,
+    ratio: ceiling && busCeiling ? round(ceiling.achievedRate / busCeiling.achievedRate) : undefined,
+    value: ceiling?.achievedRate ?? 0,
+    target: 'report',
+    note: over ? `next step ${over.rate}/s: p99 ${over.latencyMs.p99} ms, cores busy postgres ${over.coresBusy.postgres}, parley ${over.coresBusy.parley}, rest ${over.coresBusy.rest}` : 'never passed the limit',
+  });
+}
+
 function machine() {
   const cpus = os.cpus();
   return { cpus: cpus.length, model: cpus[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.type()} ${os.release()}` };
@@ -548,10 +696,10 @@ try {
 }
 if (interrupted) process.exit(130);
 const output = { date: startedAt.toISOString(), machine: machine(), seconds: SECONDS, profile: PROFILE, rows, details, error: failure ? String(failure) : undefined };
-writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(output, null, 2)}\n`);
+writeFileSync(path.join(resultsDir, OUT), `${JSON.stringify(output, null, 2)}\n`);
 console.log(`\nParley benchmark, ${startedAt.toISOString().slice(0, 10)}, ${machine().cpus} × ${machine().model}, Node ${process.version}\n`);
 console.log(table());
-console.log(`\nwritten: bench/results/latest.json`);
+console.log(`\nwritten: bench/results/${OUT}`);
 if (failure) {
   console.error(failure);
   process.exit(1);

@@ -1,8 +1,10 @@
 // Builds the browser client (web/) into web/dist with Vite, unless web/dist is newer than
 // every source file. `npm start` runs it first (prestart); the browser tests call buildWeb().
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../src/paths.ts';
 
@@ -28,6 +30,28 @@ export async function isWebStale(): Promise<boolean> {
   return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src', 'scripts/build-web.ts'));
 }
 
+/** Text-like files worth compressing (images and fonts are compressed already). */
+const COMPRESSIBLE = /\.(?:js|mjs|css|html|svg|json|txt|wasm)$/;
+
+/**
+ * `<file>.br` and `<file>.gz` beside every compressible file over 1 KiB, at the highest levels
+ * (paid once here, not per request): src/http/web-client.ts serves them to clients that accept them.
+ */
+export async function precompress(folder: string): Promise<void> {
+  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (!entry.isFile() || !COMPRESSIBLE.test(entry.name)) continue;
+    const content = await readFile(file);
+    if (content.length < 1024) continue;
+    const [br, gz] = await Promise.all([
+      promisify(brotliCompress)(content, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: content.length } }),
+      promisify(gzip)(content, { level: 9 }),
+    ]);
+    await writeFile(`${file}.br`, br);
+    await writeFile(`${file}.gz`, gz);
+  }
+}
+
 /** Builds into a scratch folder and swaps it in, so a server never serves half a build. */
 export async function buildWeb({ force = false, quiet = false } = {}): Promise<boolean> {
   if (!force && !(await isWebStale())) return false;
@@ -43,6 +67,7 @@ export async function buildWeb({ force = false, quiet = false } = {}): Promise<b
     // No source maps in production: the client's source is not published.
     build: { outDir: scratch, emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1000 },
   });
+  await precompress(scratch);
   // Two renames: the old build is never half deleted while a server reads the folder.
   const old = path.join(webDir, `.dist-old-${process.pid}`);
   if (existsSync(webDist)) await rename(webDist, old);

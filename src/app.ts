@@ -1,6 +1,7 @@
 // buildApp(config): the kernel (database, limiters, files), shared routes, then one
 // plugin per API surface. No global state: tests build as many apps as they like.
 import path from 'node:path';
+import fastifyCompress from '@fastify/compress';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -14,6 +15,8 @@ import { openDatabase, type DatabaseHandle } from './db/client.ts';
 import { PreviewQueue } from './files/previews.ts';
 import { uploadServing } from './files/serve.ts';
 import { FileStore } from './files/store.ts';
+import { compression } from './http/compression.ts';
+import { installMetrics } from './http/metrics.ts';
 import { limitConnectionsPerAddress, limitRequestBodyTime, serverTimeouts } from './http/connection-limits.ts';
 import { renderFrameworkError } from './http/framework-errors.ts';
 import { OutboundPolicy, type OutboundOptions } from './http/outbound.ts';
@@ -49,7 +52,13 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
-function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
+async function loggerOptions(config: Config, stream?: BuildOptions['logStream']): Promise<FastifyServerOptions['logger']> {
+  // LOG_FORMAT=pretty (default on a terminal): readable lines, formatted in this thread so
+  // nothing is lost at exit; loaded only then, so a JSON start stays as quick.
+  if (config.logFormat === 'pretty') {
+    const { default: pretty } = await import('pino-pretty');
+    stream = pretty({ destination: (stream as never) ?? 1, sync: true, colorize: !stream && process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+  }
   return {
     level: config.logLevel,
     ...(stream ? { stream } : {}),
@@ -67,7 +76,7 @@ function loggerOptions(config: Config, stream?: BuildOptions['logStream']): Fast
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config, options.logStream),
+    logger: options.logger ?? (await loggerOptions(config, options.logStream)),
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: renderFrameworkError,
     ajv: {
@@ -81,6 +90,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerIp);
   limitRequestBodyTime(app, config.http);
   await app.register(fastifyHelmet, securityHeaders);
+  // Before every route: it hooks each route as it is added (src/http/compression.ts).
+  await app.register(fastifyCompress, compression);
 
   const database = options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const files = new FileStore(config.dataDir);
@@ -118,10 +129,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     previews,
     log: app.log,
     realtime,
+    bus,
     outbound,
     mail,
   };
   app.decorate('kernel', kernel);
+  // Before every route, so each response is timed (hidden from the specs; METRICS_TOKEN).
+  await installMetrics(app, { database, bus, hub: realtime, token: config.metricsToken });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

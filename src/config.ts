@@ -10,6 +10,10 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   logLevel: string;
+  /** LOG_FORMAT=pretty|json: readable lines (pino-pretty) or JSON lines; default pretty when stdout is a terminal. */
+  logFormat: 'pretty' | 'json';
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`; unset, /metrics is open (keep it off the public network). */
+  metricsToken?: string;
   publicUrl: string;
   serverName: string;
   uploadMaxBytes: number;
@@ -44,6 +48,8 @@ export interface Config {
     emailRateLimit: { perAddress: number; perClient: number; windowMs: number };
     /** IDENTITY_RATE_LIMIT_PER_IP: requests a minute per client address to each of bind, unbind, account/register, store-invite and the lookups (counted in memory). */
     ratePerIp: number;
+    /** IDENTITY_LOOKUP_CACHE_ENTRIES: 3PID lookup answers (bound or not) kept in memory per process, invalidated by change notices. */
+    lookupCacheEntries: number;
     /** IDENTITY_WEB_CLIENT_LOCATIONS: the only origins an invite's org.matrix.web_client_location may name (comma-separated); unset means any https: URL. */
     webClientLocations?: string[];
     /** IDENTITY_NEXT_LINK_ALLOWED_HOSTS: the only hosts a validation next_link may point to (comma-separated); unset means any http(s) URL. */
@@ -148,6 +154,12 @@ function cidrList(name: string, value: string | undefined): string[] {
   }
 }
 
+function logFormat(value: string | undefined): Config['logFormat'] {
+  if (value === 'pretty' || value === 'json') return value;
+  if (value) throw new Error(`LOG_FORMAT must be pretty or json, got "${value}"`);
+  return process.stdout.isTTY ? 'pretty' : 'json';
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer('PORT', 8080, env);
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -160,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel: env.LOG_LEVEL || 'info',
+    logFormat: logFormat(env.LOG_FORMAT),
+    metricsToken: env.METRICS_TOKEN || undefined,
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     serverName: env.SERVER_NAME || 'Parley',
     uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 200_000_000, env),
@@ -200,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         windowMs: integer('IDENTITY_EMAIL_RATE_LIMIT_WINDOW_MS', 300_000, env),
       },
       ratePerIp: integer('IDENTITY_RATE_LIMIT_PER_IP', 300, env),
+      lookupCacheEntries: Math.max(1, integer('IDENTITY_LOOKUP_CACHE_ENTRIES', 50_000, env)),
       webClientLocations: list(env.IDENTITY_WEB_CLIENT_LOCATIONS)?.map((location) => origin('IDENTITY_WEB_CLIENT_LOCATIONS', location)),
       nextLinkAllowedHosts: list(env.IDENTITY_NEXT_LINK_ALLOWED_HOSTS)?.map((host) => host.toLowerCase()),
     },

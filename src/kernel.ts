@@ -10,6 +10,7 @@ import type { FileStore } from './files/store.ts';
 import type { OutboundPolicy } from './http/outbound.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Templates } from './mail/templates.ts';
+import type { EventBus } from './realtime/bus.ts';
 import type { Realtime } from './realtime/events.ts';
 
 export interface Kernel {
@@ -24,6 +25,8 @@ export interface Kernel {
   previews: PreviewQueue;
   log: FastifyBaseLogger;
   realtime: Realtime;
+  /** This process's bus: caches listen to the change notices on it (src/db/noticed-cache.ts). */
+  bus: EventBus;
   /** The only way out to user-chosen destinations (homeservers, push services): its agent refuses internal addresses. */
   outbound: OutboundPolicy;
   /** Mail to people (second-factor codes): SMTP or the DATA_DIR/outbox, templates of the brand. */

@@ -1,6 +1,8 @@
 // Entry point: config → database → buildApp → listen; SIGTERM/SIGINT stop accepting, let
 // in-flight requests finish and close the database.
-import { loadConfig } from './config.ts';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { loadConfig, type Config } from './config.ts';
 import { claimDataDir, DataDirLockedError } from './db/data-dir-lock.ts';
 import { migrationsFolder } from './paths.ts';
 
@@ -42,6 +44,22 @@ async function main() {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
+  app.log.info(banner(config, app.server.address()));
+}
+
+/** The one line a person starting Parley reads: where to point a browser, and which database holds the data. */
+function banner(config: Config, address: ReturnType<Server['address']>): string {
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host}:${port}`;
+  return `Parley is ready: web client ${base}/ · API docs ${base}/docs · database ${describeDatabase(config)}`;
+}
+
+/** PGlite's directory, or PostgreSQL's host and database: never the credentials of DATABASE_URL. */
+function describeDatabase(config: Config): string {
+  if (!config.databaseUrl) return `PGlite in ${path.join(config.dataDir, 'pgdata')}`;
+  const url = new URL(config.databaseUrl);
+  return `PostgreSQL ${url.host}${url.pathname.length > 1 ? url.pathname : ''}`;
 }
 
 main().catch((error) => {

@@ -21,6 +21,9 @@ export interface FanoutConfig {
   warmupSeconds: number;
   /** Processes holding the sockets (default 2). */
   receivers?: number;
+  /** Several Parley processes: sockets spread over `wsBases`, posts over `postBases` (round robin). */
+  wsBases?: string[];
+  postBases?: string[];
 }
 
 export interface FanoutResult {
@@ -36,7 +39,7 @@ export interface FanoutResult {
 interface ReceiverConfig {
   role: 'receive';
   wsBase: string;
-  sockets: FanoutConfig['sockets'];
+  sockets: Array<FanoutConfig['sockets'][number] & { wsBase?: string }>;
   warmupCount: number;
   expected: number;
 }
@@ -49,9 +52,9 @@ else await coordinate(input);
 /** Holds sockets until `expected` receipts arrived or "stop" comes on stdin; prints the latencies. */
 async function receive(config: ReceiverConfig) {
   const latencies: number[] = [];
-  const open = (s: { sessionId: string; token: string }) =>
+  const open = (s: ReceiverConfig['sockets'][number]) =>
     new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`${config.wsBase.replace(/^http/, 'ws')}/ws/${s.sessionId}`, { headers: { authorization: `Bearer ${s.token}` } });
+      const socket = new WebSocket(`${(s.wsBase ?? config.wsBase).replace(/^http/, 'ws')}/ws/${s.sessionId}`, { headers: { authorization: `Bearer ${s.token}` } });
       socket.once('open', () => resolve(socket));
       socket.once('error', reject);
       socket.once('close', (code) => reject(new Error(`closed ${code}`)));
@@ -112,7 +115,8 @@ async function coordinate(config: FanoutConfig) {
   const posted = total - warmupCount;
 
   const count = Math.max(1, config.receivers ?? 2);
-  const shares = Array.from({ length: count }, (_, i) => config.sockets.filter((_, j) => j % count === i));
+  const sockets = config.sockets.map((s, j) => (config.wsBases ? { ...s, wsBase: config.wsBases[j % config.wsBases.length] } : s));
+  const shares = Array.from({ length: count }, (_, i) => sockets.filter((_, j) => j % count === i));
   const receivers = shares.map((sockets) => startReceiver({ role: 'receive', wsBase: config.wsBase, sockets, warmupCount, expected: posted * sockets.length }));
   await Promise.all(receivers.map((receiver) => nextJson<{ ready: boolean }>(receiver)));
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -122,7 +126,7 @@ async function coordinate(config: FanoutConfig) {
       const sentAt = now();
       const body = JSON.stringify({ localId: `${config.poster.id}+${randomUUID()}`, text: `fanout ${seq} ${sentAt.toFixed(3)}` });
       const request = http.request(
-        `${config.postBase}/api/chats/${config.chatId}/messages`,
+        `${config.postBases ? config.postBases[seq % config.postBases.length] : config.postBase}/api/chats/${config.chatId}/messages`,
         { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${config.poster.token}`, 'content-length': Buffer.byteLength(body) } },
         (response) => {
           response.resume();

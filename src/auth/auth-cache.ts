@@ -4,10 +4,11 @@
 // fresh rows. Entries go when the change-notice triggers report that their session, user
 // or photos changed (every process, this one included), when a request that changed state
 // answers (its own user: clients read their own writes), and after a TTL at the latest.
-import { LRUCache } from 'lru-cache';
+// The mechanism is the shared one of src/db/noticed-cache.ts.
 import type { EventBus } from '../realtime/bus.ts';
 import { SESSION_REVOKED_CHANNEL, USER_CHANGED_CHANNEL } from '../db/change-notices.ts';
 import type { Database } from '../db/client.ts';
+import { NoticedCache } from '../db/noticed-cache.ts';
 import { hashToken } from './tokens.ts';
 import { loadAccessToken, refreshActivity, resolveAccessToken, type AuthContext } from './sessions.ts';
 
@@ -21,28 +22,26 @@ export interface AuthCacheOptions {
 type Entry = Omit<AuthContext, 'accessToken'>;
 
 export class AuthCache {
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly entries: NoticedCache<string, Entry>;
   private readonly tokensOfUser = new Map<number, Set<string>>();
   private readonly tokenOfSession = new Map<string, string>();
-  /** Bumped by every invalidation: a load that overlapped one is not kept (it may be stale). */
-  private epoch = 0;
 
   constructor(
     private readonly db: Database,
     options: AuthCacheOptions = {},
   ) {
-    this.entries = new LRUCache<string, Entry>({
+    this.entries = new NoticedCache<string, Entry>({
       max: options.max ?? 10_000,
-      ttl: options.ttlMs ?? 30_000,
+      ttlMs: options.ttlMs ?? 30_000,
       // A replaced value keeps its token, session and user: its index entries stay.
-      dispose: (entry, tokenHash, reason) => reason !== 'set' && this.unindex(entry, tokenHash),
+      onRemove: (entry, tokenHash) => this.unindex(entry, tokenHash),
     });
   }
 
   /** Subscribes to the change notices; a (re)connected listener may have missed some, so all entries go then. */
   async listen(bus: EventBus): Promise<void> {
-    await bus.listen(SESSION_REVOKED_CHANNEL, (sessionId) => this.forgetSession(sessionId), () => this.clear());
-    await bus.listen(USER_CHANGED_CHANNEL, (userId) => this.forgetUser(Number(userId)), () => this.clear());
+    await this.entries.listen(bus, SESSION_REVOKED_CHANNEL, (sessionId) => this.forgetSession(sessionId));
+    await this.entries.listen(bus, USER_CHANGED_CHANNEL, (userId) => this.forgetUser(Number(userId)));
   }
 
   /** For a request: safe methods from memory, any other from the database. */
@@ -56,29 +55,26 @@ export class AuthCache {
     const cached = this.entries.get(tokenHash);
     if (cached) {
       const session = refreshActivity(this.db, cached.session);
-      if (session !== cached.session) this.entries.set(tokenHash, { ...cached, session }, { noUpdateTTL: true });
+      if (session !== cached.session) this.entries.refresh(tokenHash, { ...cached, session });
       return { ...cached, session, accessToken };
     }
-    const epoch = this.epoch;
+    const epoch = this.entries.epochBefore();
     const loaded = await loadAccessToken(this.db, tokenHash, { photos: true });
     if (!loaded) return undefined;
-    if (epoch === this.epoch) this.remember(tokenHash, loaded);
+    if (this.entries.keep(tokenHash, loaded, epoch)) this.index(tokenHash, loaded);
     return { ...loaded, accessToken };
   }
 
   forgetUser(userId: number): void {
-    this.epoch += 1;
-    for (const tokenHash of this.tokensOfUser.get(userId) ?? []) this.entries.delete(tokenHash);
+    this.entries.forget([...(this.tokensOfUser.get(userId) ?? [])]);
   }
 
   forgetSession(sessionId: string): void {
-    this.epoch += 1;
     const tokenHash = this.tokenOfSession.get(sessionId);
-    if (tokenHash) this.entries.delete(tokenHash);
+    this.entries.forget(tokenHash ? [tokenHash] : []);
   }
 
   clear(): void {
-    this.epoch += 1;
     this.entries.clear();
   }
 
@@ -86,8 +82,7 @@ export class AuthCache {
     return this.entries.size;
   }
 
-  private remember(tokenHash: string, entry: Entry) {
-    this.entries.set(tokenHash, entry);
+  private index(tokenHash: string, entry: Entry) {
     const tokens = this.tokensOfUser.get(entry.user.id) ?? new Set<string>();
     tokens.add(tokenHash);
     this.tokensOfUser.set(entry.user.id, tokens);

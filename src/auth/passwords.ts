@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { FairQueue, QueueFullError } from './fair-queue.ts';
+import { reportRefusal } from '../http/metric-events.ts';
 import { RateLimitedError } from './rate-limits.ts';
 
 const ARGON2ID = 2 as Algorithm;
@@ -9,6 +10,9 @@ const ARGON2ID = 2 as Algorithm;
 // everything else, so hashes queue beyond cores − 1 at once, and the queue is shared fairly
 // between clients, so one address flooding registrations or resets cannot starve the others.
 const hashing = new FairQueue(Math.max(1, availableParallelism() - 1), 64);
+
+/** Hashes waiting for a slot (all clients), for /metrics. */
+export const hashingQueueLength = () => hashing.pending;
 
 /** The client of hashing done by the server itself (start-up administrator, admin CLI). */
 export const LOCAL_CLIENT = 'local';
@@ -26,7 +30,10 @@ async function onQueue<T>(client: string, job: () => Promise<T>): Promise<T> {
     return await hashing.run(client, job);
   } catch (error) {
     // Over its share of waiting hashes: the client is refused, not queued without bound.
-    if (error instanceof QueueFullError) throw new RateLimitedError(1);
+    if (error instanceof QueueFullError) {
+      reportRefusal('argon2-queue');
+      throw new RateLimitedError(1);
+    }
     throw error;
   }
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { rateLimits } from '../db/schema/index.ts';
 import { ApiError } from '../http/errors.ts';
+import { reportRefusal } from '../http/metric-events.ts';
 
 export class RateLimitedError extends ApiError {
   constructor(retryAfterSeconds: number) {
@@ -15,7 +16,12 @@ export class RateLimitedError extends ApiError {
 export class Limiter {
   private readonly limiter: RateLimiterDrizzle;
 
-  constructor(db: Database, name: string, points: number, windowMs: number) {
+  constructor(
+    db: Database,
+    private readonly name: string,
+    points: number,
+    windowMs: number,
+  ) {
     this.limiter = new RateLimiterDrizzle({
       storeClient: db,
       schema: rateLimits,
@@ -31,7 +37,10 @@ export class Limiter {
       try {
         await this.limiter.consume(key);
       } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
+        if (rejection instanceof RateLimiterRes) {
+          reportRefusal(this.name);
+          throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
+        }
         throw rejection;
       }
     }
@@ -55,7 +64,11 @@ export class Limiter {
 export class MemoryLimiter {
   private readonly limiter: RateLimiterMemory;
 
-  constructor(name: string, points: number, windowMs: number) {
+  constructor(
+    private readonly name: string,
+    points: number,
+    windowMs: number,
+  ) {
     this.limiter = new RateLimiterMemory({ keyPrefix: name, points: Math.max(points, 1), duration: Math.max(Math.ceil(windowMs / 1000), 1) });
   }
 
@@ -64,7 +77,10 @@ export class MemoryLimiter {
     try {
       await this.limiter.consume(key);
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
+      if (rejection instanceof RateLimiterRes) {
+        reportRefusal(this.name);
+        throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
+      }
       throw rejection;
     }
   }

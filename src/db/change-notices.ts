@@ -1,6 +1,7 @@
 // Triggers that tell every Parley process, on commit (NOTIFY), that something it may keep
 // in memory changed: a device session ended (sockets close, cached tokens go) or a user's
-// row, device details or profile photos changed (cached authentications go). They cover
+// row, device details or profile photos changed (cached authentications go), or a 3PID
+// association changed (cached identity lookups go). They cover
 // every write path of every surface, SQL consoles included.
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.ts';
@@ -9,6 +10,8 @@ import type { Database } from './client.ts';
 export const SESSION_REVOKED_CHANNEL = 'parley_session_revoked';
 /** Payload: the id of a user whose row, device sessions' details or profile photos changed. */
 export const USER_CHANGED_CHANNEL = 'parley_user_changed';
+/** Payload: the lookup hash of a 3PID association that was bound, changed or unbound; `*` after a truncate. */
+export const ASSOCIATION_CHANGED_CHANNEL = 'parley_association_changed';
 
 // Any constant shared by all Parley processes: serializes concurrent installs.
 const TRIGGER_LOCK_ID = 7_310_443;
@@ -38,6 +41,17 @@ const statements = [
     for each row execute function parley_user_changed()`,
   `create or replace trigger media_photos_changed after insert or update or delete on media
     for each row execute function parley_user_changed()`,
+  `create or replace function parley_association_changed() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'TRUNCATE' then perform pg_notify('${ASSOCIATION_CHANGED_CHANNEL}', '*'); return null; end if;
+      if tg_op <> 'INSERT' then perform pg_notify('${ASSOCIATION_CHANGED_CHANNEL}', old.lookup_hash); end if;
+      if tg_op <> 'DELETE' and (tg_op = 'INSERT' or new.lookup_hash <> old.lookup_hash) then perform pg_notify('${ASSOCIATION_CHANGED_CHANNEL}', new.lookup_hash); end if;
+      return null;
+    end $$`,
+  `create or replace trigger identity_associations_changed after insert or update or delete on identity_associations
+    for each row execute function parley_association_changed()`,
+  `create or replace trigger identity_associations_truncated after truncate on identity_associations
+    for each statement execute function parley_association_changed()`,
 ];
 
 export async function installChangeNotices(db: Database): Promise<void> {

@@ -8,7 +8,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Versions of the identity service specification served */
+        /**
+         * Versions of the identity service specification served
+         * @description The versions of the identity service specification this server implements. Public.
+         */
         get: operations["getVersions"];
         put?: never;
         post?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether the v1 API is served */
+        /**
+         * Whether the v1 API is served
+         * @description An empty object: the v1 API (`/api/v1`) is served. Public.
+         */
         get: operations["v1Status"];
         put?: never;
         post?: never;
@@ -64,7 +70,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Validate ownership of an email address (the emailed link). */
+        /**
+         * Validate ownership of an email address (the emailed link).
+         * @description The link in the validation email, opened by a person in a mail client or a browser:
+         *     the answer is the verify response page (`verify_response_template.html`), saying that
+         *     the address is validated or what went wrong (a wrong token, an expired or unknown
+         *     session, a malformed link), or a redirect to the session's `next_link` once
+         *     validated. Attempts on a session are limited (the 429 page).
+         */
         get: operations["emailSubmitTokenGet"];
         put?: never;
         /**
@@ -134,7 +147,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Check whether ownership of a 3pid was validated. */
+        /**
+         * Check whether ownership of a 3pid was validated.
+         * @description The medium, address and validation time of the session of `sid` + `client_secret`:
+         *     404 `M_NO_VALID_SESSION` when none matches, 400 `M_SESSION_NOT_VALIDATED` before
+         *     submitToken, `M_SESSION_EXPIRED` after the session's lifetime.
+         */
         get: operations["getValidated3pid"];
         put?: never;
         post?: never;
@@ -153,7 +171,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish an association between a session and a Matrix user ID. */
+        /**
+         * Publish an association between a session and a Matrix user ID.
+         * @description Binds the address of the validated session (`sid` + `client_secret`) to `mxid`,
+         *     replacing an older binding of that address, and answers the association signed with
+         *     the server's key. Pending invites to the address (store-invite) come with it, signed,
+         *     and the association is sent to the homeserver of `mxid` (`3pid/onbind`) in the
+         *     background. Limited per client address (429).
+         */
         post: operations["bind"];
         delete?: never;
         options?: never;
@@ -170,7 +195,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish an association (the path Sydent and Synapse use). */
+        /**
+         * Publish an association (the path Sydent and Synapse use).
+         * @description The same as `POST /api/v1/bind`.
+         */
         post: operations["bind3pid"];
         delete?: never;
         options?: never;
@@ -187,7 +215,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remove an association (proof by sid + client_secret, or an X-Matrix signed homeserver request). */
+        /**
+         * Remove an association (proof by sid + client_secret, or an X-Matrix signed homeserver request).
+         * @description Removes the binding of `threepid` to `mxid`. The proof is either `sid` +
+         *     `client_secret` of a validated session of that 3PID, or an `X-Matrix` request signed
+         *     by the homeserver of `mxid`; a failed proof is 401 or 403. Limited per client address
+         *     (429).
+         */
         post: operations["unbind"];
         delete?: never;
         options?: never;
@@ -232,7 +266,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign invitation details */
+        /**
+         * Sign invitation details
+         * @description Signs `{mxid, sender, token}` of a stored invite with the invite's ephemeral private
+         *     key, for the invitee's homeserver. `mxid`, `token` and `private_key` come from the
+         *     body or, in the legacy links of invite emails, from the query: a missing one is 400
+         *     `M_MISSING_PARAMS`, an unknown token 404, a malformed key 400.
+         */
         post: operations["blindlySignStuff"];
         delete?: never;
         options?: never;
@@ -247,7 +287,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The public key of a key id (`ed25519:0`) */
+        /**
+         * The public key of a key id (`ed25519:0`)
+         * @description The server's long-term public key under its key id (`ed25519:0`); any other key id is 404 `M_NOT_FOUND`. Public.
+         */
         get: operations["getPubKey"];
         put?: never;
         post?: never;
@@ -264,7 +307,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether a long-term public key is valid */
+        /**
+         * Whether a long-term public key is valid
+         * @description Whether `public_key` (base64, padded or not) is the server's long-term key: homeservers check the keys of third-party invites here. Public.
+         */
         get: operations["isPubKeyValid"];
         put?: never;
         post?: never;
@@ -281,7 +327,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether an ephemeral public key (from store-invite) is valid */
+        /**
+         * Whether an ephemeral public key (from store-invite) is valid
+         * @description Whether `public_key` is the ephemeral key of an invite that the invitee's homeserver has not taken yet. Public.
+         */
         get: operations["isEphemeralPubKeyValid"];
         put?: never;
         post?: never;
@@ -298,7 +347,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Look up one 3PID (deprecated); `{}` when not bound */
+        /**
+         * Look up one 3PID (deprecated); `{}` when not bound
+         * @description The signed association of `medium` + `address` (an email address is compared
+         *     case-folded), or `{}` when it is not bound. Superseded by the hashed `POST /v2/lookup`.
+         *     Limited per client address (429).
+         */
         get: operations["lookupV1"];
         put?: never;
         post?: never;
@@ -317,7 +371,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Look up many 3PIDs (deprecated) */
+        /**
+         * Look up many 3PIDs (deprecated)
+         * @description `[medium, address, mxid]` for each pair of `threepids` that is bound, at most 1,000
+         *     pairs a request. Superseded by `POST /v2/lookup`; limited per client address (429).
+         */
         post: operations["bulkLookup"];
         delete?: never;
         options?: never;
@@ -332,7 +390,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether the v2 API is served */
+        /**
+         * Whether the v2 API is served
+         * @description An empty object: the v2 API is served. Public; clients call it to check that a server is an identity server.
+         */
         get: operations["v2Status"];
         put?: never;
         post?: never;
@@ -351,7 +412,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a Matrix OpenID token for an identity-server access token */
+        /**
+         * Exchange a Matrix OpenID token for an identity-server access token
+         * @description Asks the homeserver `matrix_server_name` who the OpenID token `access_token` belongs
+         *     to, and answers an access token for that Matrix user. 401 when the homeserver refuses
+         *     the token or names a user of another server; 403 when that server may not be
+         *     contacted; 400 for a malformed server name. Limited per client address (429).
+         */
         post: operations["registerAccount"];
         delete?: never;
         options?: never;
@@ -366,7 +433,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The Matrix user ID of the access token */
+        /**
+         * The Matrix user ID of the access token
+         * @description The Matrix user ID of the access token's account: 401 without a valid token, 403 `M_TERMS_NOT_SIGNED` until the current terms are accepted.
+         */
         get: operations["getAccount"];
         put?: never;
         post?: never;
@@ -385,7 +455,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the access token */
+        /**
+         * End the access token
+         * @description Invalidates this access token; the account's other tokens stay. Works before the terms are accepted.
+         */
         post: operations["logoutAccount"];
         delete?: never;
         options?: never;
@@ -400,10 +473,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The terms of service (`{"policies": {}}` when none are configured) */
+        /**
+         * The terms of service (`{"policies": {}}` when none are configured)
+         * @description The policies users are asked to accept (`TERMS_PATH`), each with its version and a
+         *     document URL per language. Public.
+         */
         get: operations["getTerms"];
         put?: never;
-        /** Accept documents by URL */
+        /**
+         * Accept documents by URL
+         * @description Records the documents the account accepts, by URL (an unknown URL is 400
+         *     `M_UNRECOGNIZED`). Once every document of the current terms is accepted, the
+         *     account's tokens pass the terms gate. Works before the terms are accepted.
+         */
         post: operations["acceptTerms"];
         delete?: never;
         options?: never;
@@ -418,7 +500,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lookup algorithms and pepper */
+        /**
+         * Lookup algorithms and pepper
+         * @description The algorithms (`sha256`, `none`) and the pepper that `POST /v2/lookup` takes.
+         */
         get: operations["getHashDetails"];
         put?: never;
         post?: never;
@@ -437,7 +522,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hashed lookup (`sha256` or `none`) */
+        /**
+         * Hashed lookup (`sha256` or `none`)
+         * @description With `sha256`, each address is the unpadded URL-safe base64 SHA-256 of
+         *     `<address> <medium> <pepper>`; with `none`, the plain `<address> <medium>`.
+         *     `mappings` maps the bound ones to their Matrix IDs. An unknown algorithm is 400
+         *     `M_INVALID_PARAM`, a wrong pepper 400 `M_INVALID_PEPPER` (with the current one), more
+         *     than 10,000 addresses 400 `M_TOO_LARGE`. Limited per client address (429).
+         */
         post: operations["lookupV2"];
         delete?: never;
         options?: never;
@@ -454,7 +546,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request a token for validating an email address. */
+        /**
+         * Request a token for validating an email address.
+         * @description As `POST /api/v1/validate/email/requestToken`, with an access token and a required
+         *     `send_attempt`. The emails are limited per account and per address (429).
+         */
         post: operations["emailRequestTokenV2"];
         delete?: never;
         options?: never;
@@ -469,10 +565,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Validate ownership of an email address (a link). */
+        /**
+         * Validate ownership of an email address (a link).
+         * @description The same link under `/v2` (no access token: a person opens it), with the same answers as `GET /api/v1/validate/email/submitToken`.
+         */
         get: operations["emailSubmitTokenGetV2"];
         put?: never;
-        /** Validate ownership of an email address. */
+        /**
+         * Validate ownership of an email address.
+         * @description As `POST /api/v1/validate/email/submitToken`, with an access token: `success: false`
+         *     with an `errcode` when the token, secret or session does not match. Attempts on a
+         *     session are limited (429).
+         */
         post: operations["emailSubmitTokenPostV2"];
         delete?: never;
         options?: never;
@@ -536,7 +640,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Check whether ownership of a 3pid was validated. */
+        /**
+         * Check whether ownership of a 3pid was validated.
+         * @description The same as `GET /api/v1/3pid/getValidated3pid`, with an access token.
+         */
         get: operations["getValidated3pidV2"];
         put?: never;
         post?: never;
@@ -555,7 +662,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish an association for the authenticated account's Matrix ID. */
+        /**
+         * Publish an association for the authenticated account's Matrix ID.
+         * @description As `POST /api/v1/3pid/bind`, with an access token whose account must be `mxid` (403 `M_UNAUTHORIZED` otherwise).
+         */
         post: operations["bindV2"];
         delete?: never;
         options?: never;
@@ -572,7 +682,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remove an association (proof by sid + client_secret, or an X-Matrix signed homeserver request). */
+        /**
+         * Remove an association (proof by sid + client_secret, or an X-Matrix signed homeserver request).
+         * @description The same as `POST /api/v1/3pid/unbind` (no access token: the proof is in the request).
+         */
         post: operations["unbindV2"];
         delete?: never;
         options?: never;
@@ -589,7 +702,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Store pending invitations to a user's 3pid (sender must be the account). */
+        /**
+         * Store pending invitations to a user's 3pid (sender must be the account).
+         * @description As `POST /api/v1/store-invite`, with an access token whose account must be the invite's `sender` (403 `M_UNAUTHORIZED` otherwise).
+         */
         post: operations["storeInviteV2"];
         delete?: never;
         options?: never;
@@ -606,7 +722,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign invitation details */
+        /**
+         * Sign invitation details
+         * @description The same as `POST /api/v1/sign-ed25519`, with an access token.
+         */
         post: operations["signEd25519V2"];
         delete?: never;
         options?: never;
@@ -621,7 +740,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The public key of a key id (`ed25519:0`) */
+        /**
+         * The public key of a key id (`ed25519:0`)
+         * @description The same as `GET /api/v1/pubkey/{keyId}`.
+         */
         get: operations["getPubKeyV2"];
         put?: never;
         post?: never;
@@ -638,7 +760,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether a long-term public key is valid */
+        /**
+         * Whether a long-term public key is valid
+         * @description The same as `GET /api/v1/pubkey/isvalid`.
+         */
         get: operations["isPubKeyValidV2"];
         put?: never;
         post?: never;
@@ -655,7 +780,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether an ephemeral public key (from store-invite) is valid */
+        /**
+         * Whether an ephemeral public key (from store-invite) is valid
+         * @description The same as `GET /api/v1/pubkey/ephemeral/isvalid`.
+         */
         get: operations["isEphemeralPubKeyValidV2"];
         put?: never;
         post?: never;
@@ -802,6 +930,53 @@ export interface components {
         /** @description An error. */
         Error: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `M_MISSING_PARAMS`: a required parameter is missing; `M_INVALID_PARAM`: one is malformed. */
+        InvalidParams: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `M_UNKNOWN`: the query string holds a NUL (U+0000) character, which no request may carry. This endpoint takes no parameters. */
+        NulInQuery: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `M_UNAUTHORIZED`: no access token, or one that is not (or no longer) valid. */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `M_TERMS_NOT_SIGNED`: the account has not accepted the current terms (`GET /v2/terms`, `POST /v2/terms`). */
+        TermsNotSigned: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `M_LIMIT_EXCEEDED` (with `retry_after_ms`, and a `Retry-After` header): too many attempts on this session; wait, or request a new token. */
+        TooManyGuesses: {
+            headers: {
+                /** @description Seconds to wait. */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -1090,6 +1265,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["NulInQuery"];
             default: components["responses"]["Error"];
         };
     };
@@ -1103,6 +1279,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Empty"];
+            400: components["responses"]["NulInQuery"];
             default: components["responses"]["Error"];
         };
     };
@@ -1181,6 +1358,8 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["SubmitTokenResult"];
+            400: components["responses"]["InvalidParams"];
+            429: components["responses"]["TooManyGuesses"];
             default: components["responses"]["Error"];
         };
     };
@@ -1405,6 +1584,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Validity"];
+            400: components["responses"]["InvalidParams"];
             default: components["responses"]["Error"];
         };
     };
@@ -1420,6 +1600,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Validity"];
+            400: components["responses"]["InvalidParams"];
             default: components["responses"]["Error"];
         };
     };
@@ -1489,6 +1670,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Empty"];
+            400: components["responses"]["NulInQuery"];
             default: components["responses"]["Error"];
         };
     };
@@ -1593,6 +1775,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["NulInQuery"];
             default: components["responses"]["Error"];
         };
     };
@@ -1637,6 +1820,8 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["TermsNotSigned"];
             default: components["responses"]["Error"];
         };
     };
@@ -1752,6 +1937,10 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["SubmitTokenResult"];
+            400: components["responses"]["InvalidParams"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["TermsNotSigned"];
+            429: components["responses"]["TooManyGuesses"];
             default: components["responses"]["Error"];
         };
     };
@@ -1960,6 +2149,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Validity"];
+            400: components["responses"]["InvalidParams"];
             default: components["responses"]["Error"];
         };
     };
@@ -1975,6 +2165,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Validity"];
+            400: components["responses"]["InvalidParams"];
             default: components["responses"]["Error"];
         };
     };

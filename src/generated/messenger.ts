@@ -447,18 +447,20 @@ export interface paths {
         };
         /**
          * My chats that have messages, most recent first
-         * @description Chats removed on this user's device, chats the user is blocked in and chats
-         *     without messages are left out. `full=1` adds `allUsers` to each chat.
+         * @description Chats removed on this user's device, chats the user is blocked in and personal chats
+         *     without messages are left out (a new group is listed at once). `full=1` adds
+         *     `allUsers` to each chat. Each chat carries the caller's `unreadCount`.
          */
         get: operations["listChats"];
         put?: never;
         /**
-         * Create a personal or group chat (an existing chat of the same people is returned)
+         * Create a personal or group chat (an existing chat of the same people is returned; a new one broadcasts chatUpdate)
          * @description The caller joins `participants` and owns the chat. Without `isPersonal`, two people
          *     (or the caller alone: personal notes) make a personal chat, more people a group; a
          *     personal chat of more than two people, or an unknown participant, is 400. When the
          *     caller already is in a chat of the same kind with exactly these people, that chat is
-         *     the answer instead of a new one.
+         *     the answer instead of a new one. A new chat is announced to every member with
+         *     `chatUpdate` (ChatInfo with `allUsers`), so it shows in their lists at once.
          */
         post: operations["createChat"];
         delete?: never;
@@ -925,7 +927,7 @@ export interface components {
             error: true;
             reason: string;
         };
-        /** @description Letters and spaces */
+        /** @description Letters (with their marks) and spaces, plus the punctuation of real names (- ' ’ . ,), starting with a letter: Anne-Marie, Sean O'Brien, J. R. Tolkien */
         PersonName: string;
         /** @description 5–25 letters and digits, starting with a letter; stored lowercased */
         Username: string;
@@ -1027,6 +1029,8 @@ export interface components {
             isBlocked?: boolean;
             /** @description The caller removed the chat from their devices */
             isRemovedOnDevice?: boolean;
+            /** @description In the chat list only. Messages by others, not deleted, after the newest one the caller read (or wrote) */
+            unreadCount?: number;
         };
         MessageInfo: {
             id: number;

@@ -259,8 +259,8 @@ export interface paths {
         put?: never;
         /**
          * Make the suggested room key the caller's copy
-         * @description The room key another member suggested becomes the caller's copy. No membership: 400 `error-
-         *     subscription-not-found`; nothing suggested: 400 `error-no-suggested-key-available`.
+         * @description The room key another member suggested becomes the caller's copy. No membership: 400
+         *     `error-subscription-not-found`; nothing suggested: 400 `error-no-suggested-key-available`.
          */
         post: operations["e2eAcceptSuggestedGroupKey"];
         delete?: never;
@@ -345,8 +345,8 @@ export interface paths {
          * Reset a user's E2E keys (own with an empty body; another's needs edit-other-user-e2ee) and end their sessions
          * @description An empty body resets the caller's own keys; `userId`, `username` or `user` names another
          *     user, which needs `edit-other-user-e2ee` (else 400 `error-not-allowed`). The user's key pair
-         *     and room-key copies are cleared and all their sessions end. Needs the fresh proof in `x-2fa-
-         *     code`.
+         *     and room-key copies are cleared and all their sessions end. Needs the fresh proof in
+         *     `x-2fa-code`.
          */
         post: operations["usersResetE2EKey"];
         delete?: never;
@@ -366,8 +366,8 @@ export interface paths {
         put?: never;
         /**
          * Turn off a user's TOTP (own with an empty body; another's needs edit-other-user-totp) and end their sessions
-         * @description An empty body turns off the caller's own TOTP; naming another user needs `edit-other-user-
-         *     totp` (else 400 `error-not-allowed`). When TOTP was on, all the user's sessions end. Needs
+         * @description An empty body turns off the caller's own TOTP; naming another user needs
+         *     `edit-other-user-totp` (else 400 `error-not-allowed`). When TOTP was on, all the user's sessions end. Needs
          *     the fresh proof in `x-2fa-code`.
          */
         post: operations["usersResetTOTP"];
@@ -567,7 +567,7 @@ export interface paths {
          *     `2fa:disable`, `2fa:regenerateCodes`, `2fa:checkCodesRemaining`, `e2e.fetchMyKeys`,
          *     `e2e.requestSubscriptionKeys`, `e2e.resetOwnE2EKey` (reads `x-2fa-code`).
          *     `2fa:enable` and `e2e.resetOwnE2EKey` need a fresh proof in `x-2fa-code` (the password,
-         *     or with TOTP on a current code); `2fa:disable` and `2fa:regenerateCodes` take a current
+         *     or with TOTP or email 2FA on a current code); `2fa:disable` and `2fa:regenerateCodes` take a current
          *     code as their parameter. A missing or wrong proof is the DDP error `totp-required` /
          *     `totp-invalid` with `details.method` (see docs/security.md). Only these names dispatch:
          *     any other, including `constructor`, `toString` or `__proto__`, is an HTTP 404 with

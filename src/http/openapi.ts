@@ -1,6 +1,6 @@
 // Typing handlers from the generated operation types, and mounting a surface's spec
 // with fastify-openapi-glue.
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import './openapi-meta-schema.ts';
 import { ApiError, badRequest } from './errors.ts';
@@ -75,6 +75,7 @@ export async function mountSpecification<Operations>(instance: FastifyInstance, 
   const extras = (options.routeExtras ?? {}) as Record<string, RouteExtras>;
   const specification = acceptAlso(withoutRouteAliases(options.specification), options.alsoAccept ?? []);
   const bodies = documentedBodies(specification);
+  refuseResponseOnlyTypes(instance, specification, bodies);
   instance.addHook('preValidation', rejectNulCharacters);
   await instance.register(openapiGlue, {
     specification,
@@ -152,6 +153,29 @@ function acceptAlso(specification: object, contentTypes: string[]): object {
     for (const type of contentTypes) body!.content![type] ??= json;
   }
   return spec;
+}
+
+/**
+ * fastify-openapi-glue warns "ContentTypeParser for '<type>' not found" for every media type
+ * of the spec, responses included (text/plain, text/html pages): a request of such a type is
+ * refused with the same 415 fastify gives when no parser exists, so the warning has no cause.
+ */
+function refuseResponseOnlyTypes(instance: FastifyInstance, specification: object, bodies: Map<string, DocumentedBody>) {
+  const spec = specification as SpecShape & { components?: { responses?: Record<string, { content?: object }> } };
+  const requestTypes = new Set([...bodies.values()].flatMap((body) => [...body.contentTypes]));
+  const responseTypes = new Set<string>();
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(item ?? {}) as Array<{ responses?: Record<string, { $ref?: string; content?: object }> }>) {
+      for (const response of Object.values(operation?.responses ?? {})) {
+        const resolved = response.$ref ? spec.components?.responses?.[response.$ref.split('/').pop()!] : response;
+        for (const type of Object.keys(resolved?.content ?? {})) responseTypes.add(type);
+      }
+    }
+  }
+  for (const type of responseTypes) {
+    if (requestTypes.has(type) || instance.hasContentTypeParser(type)) continue;
+    instance.addContentTypeParser(type, (request, _payload, done) => done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined));
+  }
 }
 
 /** operationId → whether its body is required and which content types the spec documents for it. */

@@ -57,3 +57,16 @@ export const docsCsp = [
   "script-src-attr 'none'",
   "style-src 'self' 'unsafe-inline'",
 ].join('; ');
+
+/**
+ * Server-rendered pages from the deployer's templates (the identity service's verify page):
+ * no script at all, but the templates style themselves with an inline `<style>` as Sydent's do.
+ */
+export const templatePageCsp = [
+  "default-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data: https:",
+  "style-src 'unsafe-inline'",
+].join('; ');

@@ -21,6 +21,11 @@ export async function webClient(app: FastifyInstance, { root = webDist }: { root
     wildcard: false,
     index: 'index.html',
     decorateReply: false,
+    // The .br/.gz files written by scripts/build-web.ts go out in place of the file when the
+    // client accepts them (Content-Encoding, Vary: Accept-Encoding, the file's own type);
+    // they get no URL of their own.
+    preCompressed: true,
+    globIgnore: ['**/*.br', '**/*.gz'],
     // Source maps (an older build may hold some) are never served.
     allowedPath: (pathName) => !pathName.endsWith('.map'),
     // Hashed asset names never change; index.html must be revalidated to pick up a new build.

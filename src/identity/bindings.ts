@@ -7,6 +7,7 @@ import { OutboundRefusedError } from '../http/outbound.ts';
 import { invalidParam, matrixError } from './errors.ts';
 import { FederationRefusedError, serverOfMxid } from './federation.ts';
 import { lookupHash, normaliseAddress } from './hashing.ts';
+import { isLive } from './lookup-cache.ts';
 import { verifyFederationRequest } from './request-auth.ts';
 import { inBackground, type IdentityService } from './service.ts';
 import { signJson, type Signed } from './signing.ts';
@@ -38,18 +39,21 @@ export async function bind(s: IdentityService, sid: string, clientSecret: string
   const address = normaliseAddress(medium, session.address);
   const now = Date.now();
   const values = { medium, address, mxid, lookupHash: lookupHash(medium, address, s.pepper), ts: now, notBefore: now, notAfter: now + ASSOCIATION_LIFETIME_MS };
-  const { row, invites } = await s.k.db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(identityAssociations)
-      .values(values)
-      .onConflictDoUpdate({ target: [identityAssociations.medium, identityAssociations.address], set: values })
-      .returning();
-    const invites = await tx
-      .update(identityInvites)
-      .set({ sentAt: new Date(now) })
-      .where(and(eq(identityInvites.medium, medium), eq(identityInvites.address, address), isNull(identityInvites.sentAt)))
-      .returning();
-    return { row, invites };
+  const { row, invites } = await s.lookups.changing([values.lookupHash], async () => {
+    const result = await s.k.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(identityAssociations)
+        .values(values)
+        .onConflictDoUpdate({ target: [identityAssociations.medium, identityAssociations.address], set: values })
+        .returning();
+      const invites = await tx
+        .update(identityInvites)
+        .set({ sentAt: new Date(now) })
+        .where(and(eq(identityInvites.medium, medium), eq(identityInvites.address, address), isNull(identityInvites.sentAt)))
+        .returning();
+      return { row, invites };
+    });
+    return { result, changed: [values.lookupHash] };
   });
   const association: Association = associationOf(row);
   if (invites.length > 0) {
@@ -134,9 +138,13 @@ export async function unbind(s: IdentityService, body: UnbindRequest, request: {
     const origin = await verifyFederationRequest(s, { ...request, content: body });
     if (serverOfMxid(body.mxid) !== origin) throw matrixError(403, 'M_FORBIDDEN', 'Origin server name does not match mxid');
   }
-  await s.k.db
-    .delete(identityAssociations)
-    .where(and(eq(identityAssociations.medium, medium), eq(identityAssociations.address, address), eq(identityAssociations.mxid, body.mxid)));
+  await s.lookups.changing([lookupHash(medium, address, s.pepper)], async () => {
+    const removed = await s.k.db
+      .delete(identityAssociations)
+      .where(and(eq(identityAssociations.medium, medium), eq(identityAssociations.address, address), eq(identityAssociations.mxid, body.mxid)))
+      .returning({ lookupHash: identityAssociations.lookupHash });
+    return { result: undefined, changed: removed.map((row) => row.lookupHash) };
+  });
 }
 
 const live = (now: number) => and(lte(identityAssociations.notBefore, now), gte(identityAssociations.notAfter, now));
@@ -144,11 +152,15 @@ const live = (now: number) => and(lte(identityAssociations.notBefore, now), gte(
 /** v1 lookup: the signed association, or {} when the 3PID is not bound. */
 export async function lookupOne(s: IdentityService, medium: string, rawAddress: string): Promise<Signed<Association> | Record<string, never>> {
   const address = normaliseAddress(medium, rawAddress);
-  const [row] = await s.k.db
-    .select()
-    .from(identityAssociations)
-    .where(and(eq(identityAssociations.medium, medium), eq(identityAssociations.address, address), live(Date.now())));
-  return row ? signJson(associationOf(row), s.serverName, s.key) : {};
+  const answer = await s.lookups.one(lookupHash(medium, address, s.pepper), async () => {
+    const [row] = await s.k.db
+      .select()
+      .from(identityAssociations)
+      .where(and(eq(identityAssociations.medium, medium), eq(identityAssociations.address, address)));
+    // Signed once per binding, not once per lookup.
+    return row ? { row, signed: signJson(associationOf(row), s.serverName, s.key) } : {};
+  });
+  return answer.row && answer.signed && isLive(answer.row, Date.now()) ? answer.signed : {};
 }
 
 /** The mxids of many (medium, address) pairs in one query; keys are `<medium>\n<normalised address>`. */
@@ -194,11 +206,20 @@ export async function hashedLookup(s: IdentityService, algorithm: string, pepper
   const mappings: Record<string, string> = {};
   if (algorithm === 'sha256') {
     if (addresses.length === 0) return { mappings };
-    const rows = await s.k.db
-      .select({ lookupHash: identityAssociations.lookupHash, mxid: identityAssociations.mxid })
-      .from(identityAssociations)
-      .where(and(equalsAnyText(identityAssociations.lookupHash, addresses), live(Date.now())));
-    for (const row of rows) mappings[row.lookupHash] = row.mxid;
+    const answers = await s.lookups.hashes(addresses, async (missing) => {
+      const rows = await s.k.db
+        .select({ lookupHash: identityAssociations.lookupHash, mxid: identityAssociations.mxid, notBefore: identityAssociations.notBefore, notAfter: identityAssociations.notAfter })
+        .from(identityAssociations)
+        .where(equalsAnyText(identityAssociations.lookupHash, missing));
+      const byHash = new Map<string, Array<{ mxid: string; notBefore: number; notAfter: number }>>();
+      for (const { lookupHash: hash, ...row } of rows) byHash.set(hash, [...(byHash.get(hash) ?? []), row]);
+      return byHash;
+    });
+    const now = Date.now();
+    for (const [hash, rows] of answers) {
+      const row = rows.find((candidate) => isLive(candidate, now));
+      if (row) mappings[hash] = row.mxid;
+    }
     return { mappings };
   }
   const pairs = addresses.map((entry) => {

@@ -18,7 +18,8 @@ export function assertValidEmail(address: string): void {
   if (!valid) throw matrixError(400, 'M_INVALID_EMAIL', 'Invalid email address');
 }
 
-const escapeHtml = (value: string) =>
+/** For values placed in HTML (templates' `_forhtml` values, the verify page). */
+export const escapeHtml = (value: string) =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A header value: one line, RFC 2047-encoded when not ASCII. */

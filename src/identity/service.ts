@@ -5,9 +5,11 @@ import type { Kernel } from '../kernel.ts';
 import { Mailer } from '../mail/mailer.ts';
 import { Templates } from '../mail/templates.ts';
 import { createTextSender, type TextSender } from '../sms/sender.ts';
+import type { Association } from './bindings.ts';
 import { Federation } from './federation.ts';
 import { loadPepper } from './hashing.ts';
-import { loadServerKey, type SigningKey } from './signing.ts';
+import { LookupCache } from './lookup-cache.ts';
+import { loadServerKey, type Signed, type SigningKey } from './signing.ts';
 import { loadTerms, type Terms } from './terms.ts';
 
 export interface IdentityService {
@@ -21,6 +23,8 @@ export interface IdentityService {
   texts: TextSender;
   templates: Templates;
   federation: Federation;
+  /** Lookup answers (bound or not) from memory, dropped by the associations' change notices. */
+  lookups: LookupCache<Signed<Association>>;
   limiters: {
     /** Emails sent per address. */
     emailPerAddress: Limiter;
@@ -42,6 +46,8 @@ export interface IdentityService {
 
 export async function createIdentityService(k: Kernel): Promise<IdentityService> {
   const { identity, mail, guessRateLimit } = k.config;
+  const lookups = new LookupCache<Signed<Association>>({ max: identity.lookupCacheEntries });
+  await lookups.listen(k.bus);
   return {
     k,
     serverName: identity.serverName,
@@ -52,6 +58,7 @@ export async function createIdentityService(k: Kernel): Promise<IdentityService>
     texts: createTextSender(k.config, k.log),
     templates: new Templates(mail.templatesDir, mail.brand),
     federation: new Federation(k.outbound, identity.federationVerifyTls, identity.federationAllowedServers),
+    lookups,
     limiters: {
       emailPerAddress: new Limiter(k.db, 'identity-email-address', identity.emailRateLimit.perAddress, identity.emailRateLimit.windowMs),
       emailPerClient: new Limiter(k.db, 'identity-email-client', identity.emailRateLimit.perClient, identity.emailRateLimit.windowMs),

@@ -2,6 +2,8 @@
 // brand's verify_response_template.html, saying what happened. Failures are pages at 200 as
 // in Sydent, never a bare error body: the reader is a person in a mail client, not an API client.
 import type { FastifyReply } from 'fastify';
+import { templatePageCsp } from '../http/security-headers.ts';
+import { escapeHtml } from './emails.ts';
 import type { IdentityService } from './service.ts';
 
 export type LinkMedium = 'email' | 'msisdn';
@@ -29,14 +31,12 @@ function messageOf(medium: LinkMedium, outcome: LinkOutcome): string {
   }
 }
 
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 const STATUS: Record<LinkOutcome['kind'], number> = { validated: 200, refused: 200, limited: 429, failed: 500 };
 
 /** Sends the page (HTML-escaped message, `text/html; charset=utf-8`). */
 export async function sendVerifyPage(s: IdentityService, reply: FastifyReply, medium: LinkMedium, outcome: LinkOutcome): Promise<FastifyReply> {
   const page = await s.templates.renderPercent('verify_response_template.html', { message: escapeHtml(messageOf(medium, outcome)) });
   if (outcome.kind === 'limited' && outcome.retryAfter) reply.header('retry-after', String(outcome.retryAfter));
+  reply.header('content-security-policy', templatePageCsp);
   return reply.code(STATUS[outcome.kind]).type('text/html; charset=utf-8').send(page);
 }

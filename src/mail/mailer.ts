@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
+import { countedSend } from '../http/metric-events.ts';
 
 export interface RawMessage {
   /** Envelope sender and recipient (bare addresses). */
@@ -32,7 +33,12 @@ export class Mailer {
     return this.transport;
   }
 
-  async sendRaw(message: RawMessage): Promise<void> {
+  /** Counted for /metrics (parley_messages_total). */
+  sendRaw(message: RawMessage): Promise<void> {
+    return countedSend('mail', () => this.deliver(message));
+  }
+
+  private async deliver(message: RawMessage): Promise<void> {
     const smtpUrl = this.config.mail.smtpUrl;
     if (!smtpUrl) {
       await mkdir(this.outbox, { recursive: true });

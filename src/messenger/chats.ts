@@ -79,9 +79,10 @@ export async function listChats(k: Kernel, auth: AuthContext, full: boolean): Pr
     and(
       eq(chatMembers.isRemovedOnDevice, false),
       eq(chatMembers.isUserBlocked, false),
-      sql`exists (select 1 from messages m where m.chat_id = ${chats.id})`,
+      // A group shows from its creation; a personal chat from its first message (the reference's rule).
+      sql`(not ${chats.isPersonal} or exists (select 1 from messages m where m.chat_id = ${chats.id}))`,
     ),
-    { allUsers: full, lastMessage: true },
+    { allUsers: full, lastMessage: true, unreadCount: true },
     true,
   );
 }
@@ -113,24 +114,27 @@ export async function createChat(k: Kernel, auth: AuthContext, input: NewChat): 
         .where(and(eq(chats.participantsKey, key), eq(chats.isPersonal, isPersonal)))
         .orderBy(asc(chats.createdAt))
         .limit(1);
-      if (existing) return existing.id;
+      if (existing) return { id: existing.id, isNew: false };
       await requireUsersExist(tx, ids);
       const [chat] = await tx
         .insert(chats)
         .values({ title: input.title, isPersonal, ownerId: me, participantsKey: key })
         .returning({ id: chats.id });
       await tx.insert(chatMembers).values(ids.map((userId) => ({ chatId: chat.id, userId, role: userId === me ? ('owner' as const) : ('member' as const) })));
-      return chat.id;
+      return { id: chat.id, isNew: true };
     });
-  let chatId: string;
+  let created: { id: string; isNew: boolean };
   try {
-    chatId = await attempt();
+    created = await attempt();
   } catch (error) {
     // Someone created the same personal chat at the same moment: answer theirs.
     if (!isUniqueViolation(error)) throw error;
-    chatId = await attempt();
+    created = await attempt();
   }
-  return loadChat(k.db, me, chatId, { allUsers: true, images: true, lastMessage: true });
+  const chat = await loadChat(k.db, me, created.id, { allUsers: true, images: true, lastMessage: true });
+  // Members learn of a new chat at once, not at its first message.
+  if (created.isNew) await publishChatEvent(k, { chatId: chat.id, userIds: ids, event: 'chatUpdate', actorId: me, payload: sharedChatInfo(chat) });
+  return chat;
 }
 
 export interface ChatChange {

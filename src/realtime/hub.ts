@@ -35,6 +35,8 @@ type Envelope = { d: Delivery; o?: string } | { r: number; o?: string };
 export class RealtimeHub implements Realtime {
   readonly instanceId = randomUUID();
   readonly sockets = new SocketRegistry();
+  /** Running totals for /metrics (src/http/metrics.ts): plain numbers, nothing per event beyond an increment. */
+  readonly stats = { published: 0, received: 0, delivered: 0 };
   vapidKeys!: VapidKeys;
   private readonly db: Database;
   private readonly bus: EventBus;
@@ -80,6 +82,7 @@ export class RealtimeHub implements Realtime {
     const userIds = [...new Set(delivery.userIds)].filter((id) => Number.isInteger(id));
     if (userIds.length === 0) return;
     const normalized: Delivery = { ...delivery, userIds };
+    this.stats.published += 1;
     if (normalized.webSocket !== false) {
       // This process's sockets get it now, in publish order; the other processes through
       // the bus, which skips it here (npm run bench, fan-out: no NOTIFY round trip locally).
@@ -175,6 +178,7 @@ export class RealtimeHub implements Realtime {
     if (this.closed) return;
     let envelope = JSON.parse(text) as Envelope;
     if (envelope.o === this.instanceId) return;
+    this.stats.received += 1;
     if ('r' in envelope) {
       const [stored] = await this.db.select({ body: realtimeEvents.body }).from(realtimeEvents).where(eq(realtimeEvents.id, envelope.r)).limit(1);
       if (!stored) return this.log.warn({ id: envelope.r }, 'stored realtime event is gone');
@@ -188,7 +192,7 @@ export class RealtimeHub implements Realtime {
     if (this.closed) return;
     // Serialized once per process, whatever the number of sockets.
     const frame = Buffer.from(JSON.stringify({ event: event.event, source: event.source, payload: event.payload ?? null }));
-    await this.sockets.deliver(userIds, frame);
+    this.stats.delivered += await this.sockets.deliver(userIds, frame);
   }
 
   private async push(delivery: Delivery) {

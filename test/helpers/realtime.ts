@@ -1,4 +1,5 @@
 // Real WebSocket clients (the `ws` package) against a running Parley, with timeouts.
+import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket } from 'ws';
 import { deviceInfo, messengerClient, basicAuth, type TestUser, type DeviceInfo } from './messenger.ts';
 
@@ -20,6 +21,8 @@ export class SocketProbe {
   readonly malformed: unknown[] = [];
   pings = 0;
   closed?: Closed;
+  /** The headers of the 101 answer (behind a load balancer they may say which process it is). */
+  upgradeHeaders?: IncomingHttpHeaders;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: WebSocket) {
@@ -35,6 +38,9 @@ export class SocketProbe {
     socket.on('ping', () => {
       this.pings += 1;
       this.wake();
+    });
+    socket.on('upgrade', (response) => {
+      this.upgradeHeaders = response.headers;
     });
     socket.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };

@@ -190,6 +190,11 @@ t.test('the emailed link: an HTML page, or a redirect to next_link', async (t) =
   t.equal(page.status, 200);
   t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
   t.match(await page.text(), /Verification successful/);
+  // The template styles itself inline; scripts stay forbidden on the page.
+  const pagePolicy = page.headers.get('content-security-policy') ?? '';
+  t.match(pagePolicy, /style-src 'unsafe-inline'/, 'the page keeps its own style');
+  t.match(pagePolicy, /default-src 'none'/, 'and runs no script');
+  t.notMatch(pagePolicy, /script-src/);
 
   // The same link on v2, and an expired one on both.
   const v2Email = newAddress();

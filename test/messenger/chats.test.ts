@@ -98,6 +98,36 @@ t.test('chat list: only chats with messages, newest activity first, full adds us
   t.same(ids(full.data?.[1].allUsers), ids([ann, bob]));
 });
 
+t.test('a new chat is announced to every member and a new group is listed before its first message', async (t) => {
+  const [ann, bob, cat] = await users(baseUrl, 3);
+  events.clear();
+  const group = await createChat(ann, [bob, cat], { title: 'Fresh' });
+  const published = events.of(group.id, 'chatUpdate');
+  t.equal(published.length, 1, 'one chatUpdate for the new chat');
+  t.same(published[0].userIds.sort((a, b) => a - b), ids([ann, bob, cat]), 'to every member, the creator included');
+  t.equal((published[0].event.payload as { title: string }).title, 'Fresh');
+  t.equal((published[0].event.payload as { allUsers: unknown[] }).allUsers.length, 3, 'with its members');
+  t.ok((await bob.api.GET('/chats')).data?.some((chat) => chat.id === group.id), 'the empty group is in a member\'s list');
+  events.clear();
+  await createChat(ann, [bob, cat], { title: 'Fresh' });
+  t.equal(events.of(group.id, 'chatUpdate').length, 0, 'asking for an existing chat announces nothing');
+});
+
+t.test('the chat list carries unread counts: after the newest message read or written', async (t) => {
+  const [ann, bob] = await users(baseUrl, 2);
+  const chat = await createChat(ann, [bob]);
+  const sent = [];
+  for (let i = 0; i < 5; i++) sent.push((await post(ann, chat.id, `m${i}`)).data!);
+  await ann.api.DELETE('/chats/{chatId}/messages/{messageId}', { params: { path: { chatId: chat.id, messageId: sent[4].id } } });
+  const unreadOf = async (user: typeof bob) => (await user.api.GET('/chats')).data?.find((c) => c.id === chat.id)?.unreadCount;
+  t.equal(await unreadOf(bob), 4, 'four unread, the deleted one not counted');
+  t.equal(await unreadOf(ann), 0, 'own messages are never unread');
+  await bob.api.PUT('/chats/{chatId}/messages/{messageId}/read', { params: { path: { chatId: chat.id, messageId: sent[2].id } } });
+  t.equal(await unreadOf(bob), 1, 'reading a message reads the ones before it');
+  await post(bob, chat.id, 'reply');
+  t.equal(await unreadOf(bob), 0, 'writing reads everything before');
+});
+
 t.test('get chat: members, blocked users, 403 for others', async (t) => {
   const [ann, bob, cat, eve] = await users(baseUrl, 4);
   const group = await createChat(ann, [bob, cat], { title: 'Trio' });

@@ -24,6 +24,20 @@ t.test('register returns the user with a first device session that authenticates
   t.equal(me.data?.deviceSessions[0].id, session.id, 'me answers with the session of the token');
 });
 
+t.test('real names with their punctuation are accepted; digits and symbols are not', async (t) => {
+  for (const name of ['Anne-Marie', "Sean O'Brien", 'Seán O’Brien', 'J. R. Tolkien', 'Martin Luther King, Jr.', 'Zoë Ångström', 'Nguyễn Văn An']) {
+    const { response, data } = await anonymous.POST('/users', {
+      body: { name, username: `n${Math.random().toString(36).slice(2, 10)}`, password: 'password1', deviceInfo: deviceInfo() },
+    });
+    t.equal(response.status, 200, name);
+    t.equal(data?.info.name, name, `${name} is kept as written`);
+  }
+  for (const name of ['-Anne', "'quoted", 'Bob <script>', 'Ann_Lee', 'Ann!']) {
+    const { response } = await anonymous.POST('/users', { body: { name, username: 'abcdefg', password: 'password1', deviceInfo: deviceInfo() } });
+    t.equal(response.status, 400, `${name} is refused`);
+  }
+});
+
 t.test('registration errors', async (t) => {
   await registerUser(baseUrl, { username: 'takenname' });
   const taken = await anonymous.POST('/users', {

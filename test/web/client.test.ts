@@ -42,8 +42,34 @@ const suffix = Math.random().toString(36).slice(2, 7);
 const alice = { name: 'Alice Example', username: `alice${suffix}`, password: 'alice password' };
 const bob = { name: 'Bob Example', username: `bob${suffix}`, password: 'bob password 1' };
 
-const alicePage = await personPage({ width: 1200, height: 800 });
-const bobPage = await personPage({ width: 390, height: 800 });
+const alicePage = await personPage({ width: 1280, height: 800 });
+const bobPage = await personPage({ width: 390, height: 844 });
+
+// Nothing the client asks for should be missing (favicon, previews not yet made …).
+const missing: string[] = [];
+for (const page of [alicePage, bobPage]) page.on('response', (response) => void (response.status() === 404 && missing.push(response.url())));
+
+/** Requests of one kind a page makes while `work` runs. */
+async function requestsDuring(page: Page, match: RegExp, work: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (request: { method(): string; url(): string }) => void (match.test(`${request.method()} ${request.url()}`) && seen.push(`${request.method()} ${request.url()}`));
+  page.on('request', listener);
+  try {
+    await work();
+  } finally {
+    page.off('request', listener);
+  }
+  return seen;
+}
+
+/** As if the person switched to another tab (or back): the page's visibility changes. */
+const setHidden = (page: Page, hidden: boolean) =>
+  page.evaluate((hidden) => {
+    const scope = globalThis as unknown as { document: object & { dispatchEvent(event: unknown): void }; Event: new (type: string) => unknown };
+    Object.defineProperty(scope.document, 'visibilityState', { value: hidden ? 'hidden' : 'visible', configurable: true });
+    Object.defineProperty(scope.document, 'hidden', { value: hidden, configurable: true });
+    scope.document.dispatchEvent(new scope.Event('visibilitychange'));
+  }, hidden);
 
 async function register(page: Page, person: typeof alice) {
   await page.getByRole('button', { name: 'Create account' }).first().click();
@@ -122,6 +148,24 @@ t.test('registration errors are shown, not swallowed', async (t) => {
   await alert.waitFor();
   t.match(await alert.textContent(), /taken|exists|already/i, 'a taken username says so');
   await shot(page, 'registration-error');
+
+  // The rules are said in words next to their fields, before the server is asked.
+  await page.getByLabel('Your name').fill("Anne-Marie O'Brien");
+  await page.getByLabel('Username').fill('ab');
+  await page.getByLabel('Password').fill('short');
+  t.equal(await page.getByLabel('Password').getAttribute('minlength'), '8', 'the password field carries the rule');
+  const requests = await requestsDuring(page, /POST .*\/api\/users$/, () => page.locator('form').getByRole('button', { name: 'Create account' }).click());
+  t.same(requests, [], 'nothing is sent while a field is wrong');
+  t.equal(await page.locator('#auth-username-problem').textContent(), 'The username must be 5 to 25 characters.', 'the username problem sits under the username');
+  t.equal(await page.locator('#auth-password-problem').textContent(), 'The password must be at least 8 characters.', 'the password problem sits under the password');
+  t.equal(await page.locator('#auth-name-problem').count(), 0, 'a real name with a hyphen and an apostrophe is fine');
+  t.notMatch(await page.locator('form').textContent(), /body\/|must NOT|pattern/, 'no validator jargon on screen');
+  await shot(page, 'registration-rules');
+  await page.getByLabel('Username').fill(`anne${suffix}`);
+  await page.getByLabel('Password').fill('long enough password');
+  await page.locator('form').getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('button', { name: "Profile (Anne-Marie O'Brien)" }).waitFor();
+  t.pass('"Anne-Marie O\'Brien" is accepted by the server');
   await page.context().close();
 });
 
@@ -137,7 +181,7 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await shot(alicePage, 'alice-sent');
 
   // Bob has not reloaded: the chat appears in his list over the WebSocket, unread.
-  const bobChat = bobPage.getByRole('button', { name: `${alice.name}, 1 unread` });
+  const bobChat = bobPage.getByRole('link', { name: `${alice.name}, 1 unread` });
   await bobChat.waitFor();
   t.match(await bobChat.textContent(), /Hello Bob/, "Bob's list shows the latest message");
   await shot(bobPage, 'bob-sees-new-message');
@@ -147,12 +191,13 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await editor.fill('Hello Bob, edited');
   await alicePage.getByRole('button', { name: 'Save' }).click();
   await messageItem(alicePage, 'Hello Bob, edited').getByText('edited', { exact: true }).waitFor();
-  await bobPage.getByRole('button', { name: `${alice.name}, 1 unread` }).getByText('Hello Bob, edited').waitFor();
+  await bobPage.getByRole('link', { name: `${alice.name}, 1 unread` }).getByText('Hello Bob, edited').waitFor();
   await shot(bobPage, 'bob-sees-edit-in-list');
 
-  await bobPage.getByRole('button', { name: `${alice.name}, 1 unread` }).click();
+  await bobPage.getByRole('link', { name: `${alice.name}, 1 unread` }).click();
   await messageItem(bobPage, 'Hello Bob, edited').getByText('edited', { exact: true }).waitFor();
   t.ok(await bobPage.locator('.sidebar').isHidden(), 'on a phone the open chat replaces the list');
+  t.not((await settledFocus(bobPage, (f) => f.id === 'chat-title')).id, 'composer', 'on a phone the composer does not grab focus (no keyboard pops up)');
   await shot(bobPage, 'bob-reads-chat');
 
   // Opening the chat marked it read; Alice sees the mark without reloading.
@@ -173,8 +218,56 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await shot(bobPage, 'bob-chat-list-read');
 });
 
+t.test('a chat open in a background tab counts unread and marks read only what is seen, once', async (t) => {
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
+  await messageItem(bobPage, 'Hi Alice').waitFor();
+  await setHidden(bobPage, true);
+  const whileHidden = await requestsDuring(bobPage, /PUT .*\/read$/, async () => {
+    for (const text of ['Away 1', 'Away 2', 'Away 3']) {
+      await alicePage.getByLabel('Message', { exact: true }).fill(text);
+      await alicePage.keyboard.press('Enter');
+      await messageItem(bobPage, text).waitFor();
+    }
+    await bobPage.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === '(3) Parley');
+  });
+  t.same(whileHidden, [], 'nothing is marked read while the tab is hidden');
+  t.pass('the title counts what arrived in the hidden tab');
+  const onReturn = await requestsDuring(bobPage, /PUT .*\/read$/, async () => {
+    await setHidden(bobPage, false);
+    await bobPage.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Parley');
+    await messageItem(alicePage, 'Away 3').getByText('✓✓ Read').waitFor();
+  });
+  const newest = await messageItem(bobPage, 'Away 3').getAttribute('data-message-id');
+  t.equal(onReturn.length, 1, 'one read request for the three messages');
+  t.match(onReturn[0], new RegExp(`/messages/${newest}/read$`), 'for the newest one on screen');
+  t.ok(await messageItem(alicePage, 'Away 1').getByText('✓✓ Read').isVisible(), 'which reads the ones before it too');
+
+  // Phone-sized touch targets: the message actions are at least 24 px each way.
+  await bobPage.getByLabel('Message', { exact: true }).fill('Touch me');
+  await bobPage.keyboard.press('Enter');
+  const edit = await messageItem(bobPage, 'Touch me').getByRole('button', { name: /^Edit message/ }).boundingBox();
+  t.ok(edit && edit.height >= 24 && edit.width >= 24, `Edit is a usable touch target (${edit?.width}×${edit?.height})`);
+  await bobPage.getByRole('button', { name: '← Chats' }).click();
+});
+
+t.test('a send that fails waits in the outbox and goes once the connection is back', async (t) => {
+  await messageItem(alicePage, 'Touch me').waitFor();
+  await alicePage.route('**/api/chats/*/messages', (route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.fallback()));
+  await alicePage.getByLabel('Message', { exact: true }).fill('Sent from a tunnel');
+  await alicePage.keyboard.press('Enter');
+  const pending = alicePage.locator('li.pending', { hasText: 'Sent from a tunnel' });
+  await pending.getByText(/Not sent/).waitFor();
+  await shot(alicePage, 'outbox-not-sent');
+  await alicePage.unroute('**/api/chats/*/messages');
+  await alicePage.evaluate(() => (globalThis as unknown as { dispatchEvent(event: unknown): void; Event: new (type: string) => unknown }).dispatchEvent(new (globalThis as unknown as { Event: new (type: string) => unknown }).Event('online')));
+  await messageItem(alicePage, 'Sent from a tunnel').getByText('✓ Sent').waitFor();
+  await pending.waitFor({ state: 'detached' });
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}, 1 unread`) }).waitFor();
+  t.equal(await alicePage.locator('li.message', { hasText: 'Sent from a tunnel' }).count(), 1, 'sent once');
+});
+
 t.test('an uploaded image shows its preview on both sides', async (t) => {
-  await bobPage.getByRole('button', { name: new RegExp(`^${alice.name}`) }).click();
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
   const landscape = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400">
     <defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#6fa8dc"/><stop offset="1" stop-color="#f6d7a7"/></linearGradient></defs>
     <rect width="640" height="400" fill="url(#sky)"/><circle cx="480" cy="120" r="50" fill="#f9c74f"/>
@@ -227,9 +320,14 @@ t.test('scrolling back loads older messages', async (t) => {
     t.equal(response.status, 200);
   }
   await messageItem(alicePage, 'Batch message 40').waitFor();
-  await alicePage.reload();
-  await alicePage.getByRole('button', { name: new RegExp(`^${bob.name}`) }).click();
-  await messageItem(alicePage, 'Batch message 40').waitFor();
+  t.match(alicePage.url(), /\?chat=[0-9a-f-]{36}$/, 'the open chat has a URL');
+  // A reload keeps the open chat, and the list costs one request (unread counts included).
+  const onReload = await requestsDuring(alicePage, /GET .*\/api\/chats/, async () => {
+    await alicePage.reload();
+    await messageItem(alicePage, 'Batch message 40').waitFor();
+  });
+  t.equal(onReload.filter((url) => /\/api\/chats\?/.test(url)).length, 1, 'one chat list request');
+  t.equal(onReload.filter((url) => /\/messages/.test(url)).length, 1, 'one history request: for the open chat only, none per chat to count');
   t.equal(await messageItem(alicePage, 'Hello Bob, edited').count(), 0, 'only the latest page is loaded at first');
   await alicePage.locator('.messages').evaluate((box) => {
     box.scrollTop = 0;
@@ -237,6 +335,11 @@ t.test('scrolling back loads older messages', async (t) => {
   await messageItem(alicePage, 'Hello Bob, edited').waitFor();
   await alicePage.getByText('Batch message 1', { exact: true }).waitFor();
   await shot(alicePage, 'older-messages-loaded');
+  await alicePage.goBack();
+  await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
+  await alicePage.goForward();
+  await alicePage.getByRole('heading', { name: bob.name }).waitFor();
+  t.pass('Back and Forward move between the list and the chat');
 });
 
 t.test('a group: create it, remove and add a member', async (t) => {
@@ -251,9 +354,11 @@ t.test('a group: create it, remove and add a member', async (t) => {
   await shot(alicePage, 'group-new');
   await alicePage.getByRole('button', { name: 'Create group' }).click();
   await alicePage.getByRole('heading', { name: 'Weekend plans' }).waitFor();
+  await bobPage.getByRole('link', { name: /^Weekend plans\. No messages yet/ }).waitFor();
+  t.pass('the new group shows in a member\'s list before its first message');
   await alicePage.getByLabel('Message', { exact: true }).fill('Who is in?');
   await alicePage.keyboard.press('Enter');
-  await bobPage.getByRole('button', { name: 'Weekend plans, 1 unread' }).waitFor();
+  await bobPage.getByRole('link', { name: 'Weekend plans, 1 unread' }).waitFor();
   await shot(bobPage, 'group-in-bob-list');
 
   const chatId = (await carol.api.GET('/chats')).data!.find((chat) => chat.title === 'Weekend plans')!.id;
@@ -271,6 +376,23 @@ t.test('a group: create it, remove and add a member', async (t) => {
   const back = await carol.api.GET('/chats/{chatId}', { params: { path: { chatId } } });
   t.ok(back.data?.allUsers?.some((user) => user.id === carol.id), 'Carol is back in the group');
   await shot(alicePage, 'group-member-added');
+
+  // Past 50 unread, the badge and the label say the same number.
+  for (let i = 1; i <= 60; i++) await carol.api.POST('/chats/{chatId}/messages', { params: { path: { chatId } }, body: { localId: `${carol.id}+${crypto.randomUUID()}`, text: `Plan ${i}` } });
+  const many = bobPage.getByRole('link', { name: /^Weekend plans, 61 unread/ });
+  await many.waitFor();
+  t.equal((await many.locator('.badge').textContent())?.trim(), '61', 'the badge says 61 like the label');
+
+  // Only the owner is offered "Remove"; a removed member is told and the chat closes.
+  await many.click();
+  await bobPage.getByRole('button', { name: 'Members (3)' }).click();
+  await bobPage.getByRole('heading', { name: 'Members', exact: true }).waitFor();
+  t.equal(await bobPage.getByRole('button', { name: /^Remove / }).count(), 0, 'a member who is not the owner sees no Remove buttons');
+  await alicePage.getByRole('button', { name: 'Remove Bob Example' }).click();
+  await bobPage.getByText('You were removed from “Weekend plans”.').waitFor();
+  t.equal(await bobPage.getByRole('heading', { name: 'Weekend plans' }).count(), 0, 'the chat is closed');
+  t.equal(await bobPage.getByRole('link', { name: /^Weekend plans/ }).count(), 0, 'and gone from the list');
+  await shot(bobPage, 'removed-from-group');
 });
 
 t.test('contacts: add, message, remove', async (t) => {
@@ -296,9 +418,13 @@ t.test('profile: about and photo', async (t) => {
   await bobPage.getByLabel('About', { exact: true }).fill('Builds things.');
   await bobPage.getByRole('button', { name: 'Save profile' }).click();
   await bobPage.getByText('Profile saved.').waitFor();
+  await bobPage.getByLabel('Name', { exact: true }).fill('Bob Unsaved-Edit');
   const jpeg = await sharp({ create: { width: 500, height: 500, channels: 3, background: { r: 30, g: 90, b: 200 } } }).jpeg().toBuffer();
   await bobPage.getByLabel('Upload a photo').setInputFiles({ name: 'me.jpg', mimeType: 'image/jpeg', buffer: jpeg });
   await bobPage.getByText('Photo added.').waitFor();
+  t.equal(await bobPage.getByLabel('Name', { exact: true }).inputValue(), 'Bob Unsaved-Edit', 'adding a photo keeps an unsaved name edit');
+  t.notOk(await bobPage.getByText('Profile saved.').isVisible(), 'and no stale message from before');
+  await bobPage.getByLabel('Name', { exact: true }).fill(bob.name);
   const photo = bobPage.getByRole('img', { name: 'Your profile photo' });
   await bobPage.waitForFunction(() => {
     const img = (globalThis as unknown as { document: { querySelector(s: string): ImageElement | null } }).document.querySelector('img.avatar');
@@ -352,6 +478,7 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   await alicePage.locator('form').getByRole('button', { name: 'Log in' }).click();
   await alicePage.getByRole('alert').waitFor();
   t.match(await alicePage.getByRole('alert').textContent(), /Invalid user or password/, 'a wrong password says so');
+  t.equal(await alicePage.getByText('You have logged out.').count(), 0, '"You have logged out." is gone at the next attempt');
 
   await alicePage.getByLabel('Password').fill(alice.password);
   await alicePage.locator('form').getByRole('button', { name: 'Log in' }).click();
@@ -363,7 +490,7 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   await codeField.fill(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
   await alicePage.locator('form').getByRole('button', { name: 'Log in' }).click();
   await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
-  await alicePage.getByRole('button', { name: new RegExp(`^${bob.name}`) }).waitFor();
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).waitFor();
   await shot(alicePage, '2fa-logged-in');
 
   // Turning it off with a backup code; then a password alone logs in again.
@@ -379,4 +506,10 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   await alicePage.locator('form').getByRole('button', { name: 'Log in' }).click();
   await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
   t.equal(await alicePage.getByLabel('Two-factor code').count(), 0, 'no code asked once it is off');
+});
+
+t.test('nothing the client asks for is missing', async (t) => {
+  const favicon = await fetch(`${baseUrl}/favicon.ico`);
+  t.equal(favicon.status, 200, 'favicon.ico is served');
+  t.same(missing, [], 'no 404 during the whole session');
 });

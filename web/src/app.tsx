@@ -1,30 +1,16 @@
 // The signed-in shell: navigation, the chat list with unread counts, the live connection,
-// and whichever screen is open. Phone-sized screens show the list or the screen, not both.
+// and whichever screen is open (each with its URL). Phone-sized screens show the list or
+// the screen, not both.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import {
-  api,
-  ApiFailure,
-  call,
-  chatTitle,
-  errorText,
-  formatTime,
-  getSession,
-  isUnreadFor,
-  setSession,
-  type ChatInfo,
-  type MessageInfo,
-  type Notification,
-  type Session,
-  type UserInfo,
-} from './api.ts';
-import { AuthScreen } from './auth.tsx';
-import { ChatView } from './chat.tsx';
-import { ContactsView, NewChatView } from './people.tsx';
-import { ProfileView } from './profile.tsx';
-import { connectRealtime, type RealtimeStatus } from './realtime.ts';
-import { Feedback } from './feedback.tsx';
-
-export type View = { kind: 'home' } | { kind: 'chat'; chatId: string } | { kind: 'new' } | { kind: 'contacts' } | { kind: 'profile' };
+import { AuthScreen } from './auth/auth-screen.tsx';
+import { ChatList } from './chats/chat-list.tsx';
+import { ChatView } from './chats/chat-view.tsx';
+import { ContactsView, NewChatView } from './people/people.tsx';
+import { ProfileView } from './profile/profile.tsx';
+import { api, ApiFailure, call, chatTitle, errorText, getSession, setSession, type ChatInfo, type MessageInfo, type Notification, type Session, type UserInfo } from './ui/api.ts';
+import { Feedback } from './ui/feedback.tsx';
+import { connectRealtime, type RealtimeStatus } from './ui/realtime.ts';
+import { pushView, viewFromUrl, type View } from './ui/route.ts';
 
 /** What the open screen hears from the socket; `resync` after a reconnect. */
 export type LiveEvent = Notification | { event: 'resync'; source: 'client'; payload?: undefined };
@@ -36,6 +22,7 @@ export function App() {
   if (!session)
     return (
       <AuthScreen
+        key={notice}
         notice={notice}
         onLoggedIn={(next) => {
           setSession(next);
@@ -50,6 +37,7 @@ export function App() {
       session={session}
       onLoggedOut={(why) => {
         setSession(undefined);
+        history.replaceState(null, '', '/');
         setNotice(why);
         setCurrent(undefined);
       }}
@@ -57,18 +45,18 @@ export function App() {
   );
 }
 
-const UNREAD_PAGE = 50;
+const STATUS_TEXT: Record<RealtimeStatus, string> = { online: 'Live', connecting: 'Connecting…', offline: 'Offline, reconnecting…' };
 
 function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (why?: string) => void }) {
   const me = session.userId;
   const [user, setUser] = useState<UserInfo>();
-  const [view, setView] = useState<View>({ kind: 'home' });
+  const [view, setView] = useState<View>(viewFromUrl);
   const [chats, setChats] = useState<ChatInfo[]>([]);
   const [unread, setUnread] = useState<Record<string, number>>({});
   const [listError, setListError] = useState('');
+  const [notice, setNotice] = useState('');
   const [status, setStatus] = useState<RealtimeStatus>('connecting');
   const listeners = useRef(new Set<(event: LiveEvent) => void>());
-  const recounts = useRef(new Map<string, ReturnType<typeof setTimeout>>());
   const chatsRef = useRef(chats);
   chatsRef.current = chats;
   const viewRef = useRef(view);
@@ -96,29 +84,21 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
     [onLoggedOut],
   );
 
-  const countUnread = useCallback(
-    async (chatId: string) => {
-      try {
-        const page = await call(api.GET('/chats/{chatId}/messages', { params: { path: { chatId }, query: { count: UNREAD_PAGE } } }));
-        const count = page.filter((message) => isUnreadFor(message, me)).length;
-        setUnread((all) => ({ ...all, [chatId]: count }));
-      } catch (error) {
-        if (!expired(error)) setListError(`Could not count unread messages: ${errorText(error)}`);
-      }
-    },
-    [me, expired],
-  );
-
+  // One request: the list carries each chat's unread count (no request per chat).
   const loadChats = useCallback(async () => {
     try {
       const list = await call(api.GET('/chats', { params: { query: { full: '1' } } }));
       setChats(list);
+      setUnread((known) => {
+        const open = viewRef.current.kind === 'chat' ? viewRef.current.chatId : undefined;
+        // The open chat counts what it shows itself.
+        return Object.fromEntries(list.map((chat) => [chat.id, chat.id === open && open in known ? known[open] : (chat.unreadCount ?? 0)]));
+      });
       setListError('');
-      await Promise.all(list.map((chat) => countUnread(chat.id)));
     } catch (error) {
       if (!expired(error)) setListError(errorText(error));
     }
-  }, [countUnread, expired]);
+  }, [expired]);
 
   useEffect(() => {
     call(api.GET('/users/me'))
@@ -128,35 +108,62 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
       });
     void loadChats();
     focusScreen();
+    pushView(viewRef.current, true);
+    // Back and Forward move between screens.
+    const onPop = () => setView(viewFromUrl());
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
   }, []);
+
+  const go = (next: View, focus = true) => {
+    setNotice('');
+    pushView(next);
+    setView(next);
+    // Focus the new screen's heading so keyboard and screen-reader users land there.
+    if (focus) focusScreen();
+  };
+
+  /** Out of a chat I can no longer see: say why, and go back to the list. */
+  const closeChat = (chatId: string, why: string) => {
+    setChats((all) => all.filter((chat) => chat.id !== chatId));
+    setUnread(({ [chatId]: _gone, ...rest }) => rest);
+    if (viewRef.current.kind === 'chat' && viewRef.current.chatId === chatId) {
+      go({ kind: 'home' });
+      setNotice(why);
+    }
+  };
 
   const onEvent = useCallback(
     (event: LiveEvent) => {
       for (const listener of listeners.current) listener(event);
       if (event.event === 'resync') return void loadChats();
-      const payload = event.payload as Partial<MessageInfo> | null | undefined;
+      const payload = event.payload as (Partial<MessageInfo> & Partial<ChatInfo>) | null | undefined;
       const open = viewRef.current.kind === 'chat' ? viewRef.current.chatId : undefined;
       if (event.event === 'message' && payload?.chatId) {
         const message = payload as MessageInfo;
-        if (!chatsRef.current.some((chat) => chat.id === message.chatId)) void loadChats();
+        if (!chatsRef.current.some((chat) => chat.id === message.chatId)) return void loadChats();
         setChats((all) => {
           const found = all.find((chat) => chat.id === message.chatId);
           return found ? [{ ...found, lastMessage: message }, ...all.filter((chat) => chat.id !== message.chatId)] : all;
         });
+        // The open chat counts its own unread messages (it knows what is on screen).
         if (message.author.id !== me && message.chatId !== open) setUnread((all) => ({ ...all, [message.chatId]: (all[message.chatId] ?? 0) + 1 }));
       } else if ((event.event === 'messageUpdate' || event.event === 'messageRead') && payload?.chatId) {
         const message = payload as MessageInfo;
         setChats((all) => all.map((chat) => (chat.lastMessage?.id === message.id ? { ...chat, lastMessage: message } : chat)));
-        // Read on another of my devices: recount, once per burst of read marks.
-        if (event.event === 'messageRead' && event.source === String(me) && message.chatId !== open) {
-          clearTimeout(recounts.current.get(message.chatId));
-          recounts.current.set(message.chatId, setTimeout(() => void countUnread(message.chatId), 500));
-        }
-      } else if (['chatUpdate', 'addedUsers', 'removedUsers', 'chatCleared', 'chatDeleted'].includes(event.event)) {
+        // Read on another of my devices: the server recounts.
+        if (event.event === 'messageRead' && event.source === String(me) && message.chatId !== open) void loadChats();
+      } else if (event.event === 'removedUsers' && payload?.id && payload.removedUsers?.some((gone) => gone.id === me)) {
+        const known = chatsRef.current.find((chat) => chat.id === payload.id);
+        closeChat(payload.id, `You were removed from “${chatTitle((known ?? payload) as ChatInfo, me)}”.`);
+      } else if (event.event === 'chatDeleted' && payload?.id) {
+        const known = chatsRef.current.find((chat) => chat.id === payload.id);
+        closeChat(payload.id, `“${known ? chatTitle(known, me) : 'The chat'}” was deleted.`);
+      } else if (['chatUpdate', 'addedUsers', 'removedUsers', 'chatCleared'].includes(event.event)) {
         void loadChats();
       }
     },
-    [loadChats, countUnread, me],
+    [loadChats, me],
   );
 
   const onEventRef = useRef(onEvent);
@@ -181,15 +188,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
     return () => listeners.current.delete(listener);
   }, []);
 
-  const go = (next: View) => {
-    setView(next);
-    // Focus the new screen's heading so keyboard and screen-reader users land there.
-    focusScreen();
-  };
-
-  const openChat = (chatId: string) => {
-    setView({ kind: 'chat', chatId });
-  };
+  const openChat = (chatId: string) => go({ kind: 'chat', chatId }, false);
 
   const logout = async () => {
     leaving.current = true;
@@ -212,6 +211,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
 
   const showMain = view.kind !== 'home';
   const openChatId = view.kind === 'chat' ? view.chatId : undefined;
+  const onChatUnread = useCallback((chatId: string, count: number) => setUnread((all) => (all[chatId] === count ? all : { ...all, [chatId]: count })), []);
 
   return (
     <div class={`layout ${showMain ? 'show-main' : 'show-list'}`}>
@@ -222,7 +222,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
         <header class="sidebar-head">
           <h1 class="brand">Parley</h1>
           <span class={`status ${status}`} role="status">
-            {status === 'online' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Offline, reconnecting…'}
+            {STATUS_TEXT[status]}
           </span>
         </header>
         <nav aria-label="Main">
@@ -240,49 +240,23 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
           </button>
         </nav>
         <Feedback error={listError} />
+        {notice && !showMain && (
+          <p class="notice list-notice" role="status">
+            {notice}
+          </p>
+        )}
         <h2 class="list-title" id="chats-title" ref={listHeading} tabIndex={-1}>
           Chats
         </h2>
-        {chats.length === 0 ? (
-          <p class="empty">No chats yet. Start one with “New chat”.</p>
-        ) : (
-          <ul class="chat-list" aria-labelledby="chats-title">
-            {chats.map((chat) => {
-              const count = unread[chat.id] ?? 0;
-              const last = chat.lastMessage;
-              const title = chatTitle(chat, me);
-              return (
-                <li key={chat.id}>
-                  <button
-                    type="button"
-                    class="chat-item"
-                    data-chat-id={chat.id}
-                    aria-current={chat.id === openChatId ? 'true' : undefined}
-                    aria-label={`${title}${count ? `, ${count} unread` : ''}`}
-                    onClick={() => openChat(chat.id)}
-                  >
-                    <span class="chat-item-top">
-                      <span class="chat-name">{title}</span>
-                      <time>{formatTime(last?.createdAt)}</time>
-                    </span>
-                    <span class="chat-item-bottom">
-                      <span class="last-message">
-                        {last ? (last.deletedAt ? 'Message deleted' : last.text || (last.attachments?.length ? 'Attachment' : '')) : ''}
-                      </span>
-                      {count > 0 && (
-                        <span class="badge" aria-hidden="true">
-                          {count >= UNREAD_PAGE ? `${UNREAD_PAGE}+` : count}
-                        </span>
-                      )}
-                    </span>
-                  </button>
-                </li>
-              );
-            })}
-          </ul>
-        )}
+        <ChatList chats={chats} me={me} unread={unread} openChatId={openChatId} onOpen={openChat} />
       </aside>
       <main class="main" id="main" tabIndex={-1}>
+        {/* The sidebar's status is off screen on a phone inside a chat: say it here too. */}
+        {status !== 'online' && (
+          <p class={`connection ${status}`} role="status">
+            {STATUS_TEXT[status]}
+          </p>
+        )}
         {showMain && view.kind !== 'chat' && (
           <button type="button" class="back" onClick={() => go({ kind: 'home' })}>
             ← Chats
@@ -290,6 +264,11 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
         )}
         {view.kind === 'home' && (
           <div class="placeholder">
+            {notice && (
+              <p class="notice" role="status">
+                {notice}
+              </p>
+            )}
             <h2 ref={mainHeading as never} tabIndex={-1}>
               Welcome{user ? `, ${user.name}` : ''}
             </h2>
@@ -302,11 +281,12 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
             chatId={view.chatId}
             me={me}
             listed={chats.find((chat) => chat.id === view.chatId)}
+            status={status}
             subscribe={subscribe}
-            onRead={() => setUnread((all) => ({ ...all, [view.chatId]: 0 }))}
+            onUnread={onChatUnread}
             onChanged={loadChats}
             onClosed={() => {
-              setView({ kind: 'home' });
+              go({ kind: 'home' });
               void loadChats();
             }}
             onExpired={expired}
@@ -315,15 +295,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
         )}
         {view.kind === 'new' && <NewChatView me={me} headingRef={mainHeading} onOpen={openChat} />}
         {view.kind === 'contacts' && <ContactsView me={me} headingRef={mainHeading} onOpen={openChat} />}
-        {view.kind === 'profile' && (
-          <ProfileView
-            me={me}
-            headingRef={mainHeading}
-            onUser={setUser}
-            onLoggedOut={onLoggedOut}
-            onLogout={logout}
-          />
-        )}
+        {view.kind === 'profile' && <ProfileView me={me} headingRef={mainHeading} onUser={setUser} onLoggedOut={onLoggedOut} onLogout={logout} />}
       </main>
     </div>
   );

@@ -1,8 +1,8 @@
 // Finding people: the user search, starting personal chats and groups, and contacts.
 import type { ComponentChildren, RefObject } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Feedback } from './feedback.tsx';
-import { api, ApiFailure, call, displayName, errorText, type ContactInfo, type UserInfo } from './api.ts';
+import { Feedback } from '../ui/feedback.tsx';
+import { api, ApiFailure, call, displayName, errorText, type ContactInfo, type UserInfo } from '../ui/api.ts';
 
 export function UserSearch({
   me,

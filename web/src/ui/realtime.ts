@@ -1,5 +1,6 @@
 // The live connection: /ws/<deviceSessionId>?token=…, binary frames of JSON
-// {event, source, payload}; reconnects with backoff and says when it is back.
+// {event, source, payload}; reconnects with backoff (at once when the browser comes back
+// online or the page regains focus) and says when it is back.
 import type { Notification, Session } from './api.ts';
 
 export type RealtimeStatus = 'connecting' | 'online' | 'offline';
@@ -44,9 +45,22 @@ export function connectRealtime(
       timer = setTimeout(open, Math.min(30_000, 500 * 2 ** Math.min(attempts, 6)));
     };
   };
+  // Waiting out a backoff after the network is back would leave the person offline for up to 30 s.
+  const now = () => {
+    if (stopped || socket) return;
+    if (timer) clearTimeout(timer);
+    attempts = 0;
+    open();
+  };
   open();
+  addEventListener('online', now);
+  addEventListener('focus', now);
+  document.addEventListener('visibilitychange', now);
   return () => {
     stopped = true;
+    removeEventListener('online', now);
+    removeEventListener('focus', now);
+    document.removeEventListener('visibilitychange', now);
     if (timer) clearTimeout(timer);
     socket?.close(1000, 'logged out');
   };

@@ -1,8 +1,9 @@
 // The API as the browser sees it: openapi-fetch clients typed by the generated contract
 // (messenger at /api, Rocket.Chat's 2FA at /api/v1), the stored session, readable errors.
 import createClient, { type Middleware } from 'openapi-fetch';
-import type { components, paths } from '../../src/generated/messenger.ts';
-import type { paths as rcPaths } from '../../src/generated/rocketchat.ts';
+import { humanValidation } from './rules.ts';
+import type { components, paths } from '../../../src/generated/messenger.ts';
+import type { paths as rcPaths } from '../../../src/generated/rocketchat.ts';
 
 export type UserInfo = components['schemas']['UserInfo'];
 export type ChatInfo = components['schemas']['ChatInfo'];
@@ -83,12 +84,13 @@ api.use(bearer);
 export const rc = createClient<rcPaths>({ baseUrl: '/api/v1' });
 rc.use(rocketChatAuth);
 
-/** An API refusal, with the server's reason made readable and its machine code kept. */
+/** An API refusal, with the server's reason made readable, its machine code and the field it is about. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly code?: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -120,10 +122,11 @@ function failure(status: number, body: unknown): ApiFailure {
   const code = (typeof envelope.errorType === 'string' ? envelope.errorType : undefined) ?? tagged?.[2];
   const details = (envelope.details && typeof envelope.details === 'object' ? envelope.details : {}) as { method?: unknown };
   const friendly = details.method === 'password' ? FRIENDLY_PASSWORD : FRIENDLY;
-  let message = (code && friendly[code]) || (tagged ? tagged[1] : raw);
+  const invalid = status === 400 ? humanValidation(raw) : undefined;
+  let message = (code && friendly[code]) || invalid?.message || (tagged ? tagged[1] : raw);
   if (!message) message = status === 429 ? 'Too many attempts. Wait a minute and try again.' : `The server answered ${status}.`;
   if (status === 429 && !/wait|try again/i.test(message)) message += ' Wait a minute and try again.';
-  return new ApiFailure(status, message, code);
+  return new ApiFailure(status, message, code, invalid?.field);
 }
 
 interface FetchResult<T> {

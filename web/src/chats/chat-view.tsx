@@ -1,0 +1,372 @@
+// One chat: its history (older pages on scroll-back), the composer with its outbox and
+// attachments, read marks for what is on screen, and the members of a group.
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { LiveEvent, Subscribe } from '../app.tsx';
+import { api, call, chatTitle, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
+import type { RealtimeStatus } from '../ui/realtime.ts';
+import { Members } from './members.tsx';
+import { MessageItem } from './message-item.tsx';
+import { discard, enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
+import { useReadMarks } from './read-marks.ts';
+
+const PAGE = 30;
+
+interface Props {
+  chatId: string;
+  me: number;
+  listed?: ChatInfo;
+  status: RealtimeStatus;
+  subscribe: Subscribe;
+  /** How many messages of others here are after what I read. */
+  onUnread: (chatId: string, count: number) => void;
+  onChanged: () => void;
+  onClosed: () => void;
+  onExpired: (error: unknown) => boolean;
+  /** Back to the chat list (shown on phone-sized screens only). */
+  onBack: () => void;
+}
+
+/** Oldest first, one entry per id. */
+function merge(current: MessageInfo[], incoming: MessageInfo[]): MessageInfo[] {
+  const byId = new Map(current.map((message) => [message.id, message]));
+  for (const message of incoming) byId.set(message.id, message);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** The composer takes focus only where that does not pop up an on-screen keyboard. */
+const focusComposerOnOpen = () => matchMedia('(min-width: 721px) and (pointer: fine)').matches;
+
+export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onChanged, onClosed, onExpired, onBack }: Props) {
+  const [chat, setChat] = useState<ChatInfo | undefined>(listed);
+  const [messages, setMessages] = useState<MessageInfo[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [hasMore, setHasMore] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [error, setError] = useState('');
+  const [info, setInfo] = useState('');
+  const [draft, setDraft] = useState('');
+  const [uploading, setUploading] = useState('');
+  const [editing, setEditing] = useState<number>();
+  const [showMembers, setShowMembers] = useState(false);
+  const [pending, setPending] = useState(() => pendingOf(chatId));
+  const list = useRef<HTMLDivElement>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Scroll bookkeeping: keep the view still when older messages are put above it.
+  const anchor = useRef<{ kind: 'bottom' } | { kind: 'keep'; height: number; top: number } | undefined>({ kind: 'bottom' });
+
+  const fail = (failure: unknown) => {
+    if (!onExpired(failure)) setError(errorText(failure));
+  };
+  const received = (message: MessageInfo) => {
+    anchor.current = { kind: 'bottom' };
+    setMessages((current) => merge(current, [message]));
+  };
+  const sendWaiting = () => flush((message) => (message.chatId === chatId ? received(message) : undefined), fail);
+
+  const loadChat = async () => {
+    try {
+      setChat(await call(api.GET('/chats/{chatId}', { params: { path: { chatId } } })));
+    } catch (failure) {
+      fail(failure);
+    }
+  };
+
+  const loadLatest = async () => {
+    try {
+      const page = await call(api.GET('/chats/{chatId}/messages', { params: { path: { chatId }, query: { count: PAGE } } }));
+      anchor.current = { kind: 'bottom' };
+      setMessages((current) => merge(current, page));
+      // After a reconnect, older pages already shown stay reachable.
+      setHasMore((more) => more || page.length === PAGE);
+      setLoaded(true);
+    } catch (failure) {
+      fail(failure);
+    }
+  };
+
+  useEffect(() => {
+    void loadChat();
+    void loadLatest();
+    if (focusComposerOnOpen()) composer.current?.focus();
+    else heading.current?.focus();
+    const stop = onOutboxChange(() => setPending(pendingOf(chatId)));
+    // Back online: what waits in the outbox goes now.
+    addEventListener('online', sendWaiting);
+    if (pendingOf(chatId).length) void sendWaiting();
+    return () => {
+      stop();
+      removeEventListener('online', sendWaiting);
+    };
+  }, []);
+
+  const loadOlder = async () => {
+    if (loadingOlder || !hasMore || messages.length === 0) return;
+    setLoadingOlder(true);
+    try {
+      const page = await call(api.GET('/chats/{chatId}/messages', { params: { path: { chatId }, query: { count: PAGE, before: messages[0].id } } }));
+      const box = list.current;
+      anchor.current = box ? { kind: 'keep', height: box.scrollHeight, top: box.scrollTop } : undefined;
+      setMessages((current) => merge(current, page));
+      setHasMore(page.length === PAGE);
+    } catch (failure) {
+      fail(failure);
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+
+  useLayoutEffect(() => {
+    const box = list.current;
+    const wanted = anchor.current;
+    if (!box || !wanted) return;
+    if (wanted.kind === 'bottom') box.scrollTop = box.scrollHeight;
+    else box.scrollTop = wanted.top + (box.scrollHeight - wanted.height);
+    anchor.current = undefined;
+  }, [messages, pending]);
+
+  const onScroll = () => {
+    const box = list.current;
+    if (box && box.scrollTop < 40) void loadOlder();
+  };
+
+  const nearBottom = () => {
+    const box = list.current;
+    return !box || box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+  };
+
+  // Live updates for this chat.
+  useEffect(
+    () =>
+      subscribe((event: LiveEvent) => {
+        if (event.event === 'resync') {
+          void loadLatest();
+          void loadChat();
+          void sendWaiting();
+          return;
+        }
+        const payload = event.payload as Partial<MessageInfo> | null | undefined;
+        if (payload && 'chatId' in payload && payload.chatId !== chatId) return;
+        switch (event.event) {
+          case 'message':
+            if (nearBottom() || payload?.author?.id === me) anchor.current = { kind: 'bottom' };
+            setMessages((current) => merge(current, [payload as MessageInfo]));
+            break;
+          case 'messageUpdate':
+          case 'messageRead':
+            setMessages((current) => (current.some((m) => m.id === payload?.id) ? merge(current, [payload as MessageInfo]) : current));
+            break;
+          case 'chatCleared':
+            setMessages([]);
+            setInfo('The chat history was cleared.');
+            break;
+          case 'chatUpdate':
+          case 'addedUsers':
+          case 'removedUsers':
+            if ((event.payload as { id?: string } | null)?.id === chatId) void loadChat();
+            break;
+        }
+      }),
+    [chatId, me],
+  );
+
+  const { readUpTo } = useReadMarks(chatId, me, messages, list, (marked) => setMessages((current) => merge(current, [marked])), fail);
+
+  const unreadCount = messages.filter((message) => message.author.id !== me && !message.deletedAt && message.id > readUpTo).length;
+  useEffect(() => onUnread(chatId, unreadCount), [unreadCount]);
+
+  // Who read each message: a read mark on a message reads everything before it.
+  const readers = useMemo(() => {
+    const byMessage = new Map<number, number[]>();
+    const seen = new Set<number>();
+    for (let i = messages.length - 1; i >= 0; i--) {
+      for (const mark of messages[i].readMarks ?? []) if (mark.user.id !== me) seen.add(mark.user.id);
+      byMessage.set(messages[i].id, [...seen]);
+    }
+    return byMessage;
+  }, [messages, me]);
+
+  const post = async (text: string, attachments?: MediaInfo[]) => {
+    const message = await call(
+      api.POST('/chats/{chatId}/messages', {
+        params: { path: { chatId } },
+        body: { localId: `${me}+${uuid()}`, ...(text ? { text } : {}), ...(attachments ? { attachments: attachments as never } : {}) },
+      }),
+    );
+    received(message);
+    if (!listed) onChanged();
+  };
+
+  const send = (event?: Event) => {
+    event?.preventDefault();
+    const text = draft.trim();
+    if (!text) return;
+    setDraft('');
+    setError('');
+    // Through the outbox: a send that fails waits there for the connection, in order.
+    enqueue(me, chatId, text);
+    void sendWaiting().then(() => (!listed ? onChanged() : undefined));
+    composer.current?.focus();
+  };
+
+  const attach = async (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    setError('');
+    setUploading(file.name);
+    try {
+      const { media } = await uploadFile(file);
+      await post(draft.trim(), [media]);
+      setDraft('');
+    } catch (failure) {
+      fail(failure);
+    } finally {
+      setUploading('');
+    }
+  };
+
+  const saveEdit = async (message: MessageInfo, text: string) => {
+    setError('');
+    try {
+      const updated = await call(api.PUT('/chats/{chatId}/messages/{messageId}', { params: { path: { chatId, messageId: message.id } }, body: { text } }));
+      setMessages((current) => merge(current, [updated]));
+      setEditing(undefined);
+    } catch (failure) {
+      fail(failure);
+    }
+  };
+
+  const remove = async (message: MessageInfo) => {
+    setError('');
+    try {
+      const deleted = await call(api.DELETE('/chats/{chatId}/messages/{messageId}', { params: { path: { chatId, messageId: message.id } } }));
+      setMessages((current) => merge(current, [deleted]));
+    } catch (failure) {
+      fail(failure);
+    }
+  };
+
+  const onComposerKey = (event: KeyboardEvent) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  };
+
+  const title = chat ? chatTitle(chat, me) : 'Chat';
+  const others = (chat?.allUsers ?? []).filter((user) => user.id !== me);
+
+  return (
+    <section class="chat" aria-labelledby="chat-title">
+      <header class="chat-head">
+        <button type="button" class="back" onClick={onBack}>
+          ← Chats
+        </button>
+        <h2 id="chat-title" ref={heading} tabIndex={-1}>
+          {title}
+        </h2>
+        {chat && !chat.isPersonal && (
+          <button type="button" aria-expanded={showMembers} aria-controls="members" onClick={() => setShowMembers(!showMembers)}>
+            Members ({chat.allUsers?.length ?? 0})
+          </button>
+        )}
+      </header>
+      {showMembers && chat && (
+        <Members
+          chat={chat}
+          me={me}
+          onChat={(next) => {
+            setChat(next);
+            onChanged();
+          }}
+          onLeft={onClosed}
+          onError={fail}
+        />
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}{' '}
+          <button type="button" class="link" onClick={() => setError('')}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      {info && (
+        <p class="notice" role="status">
+          {info}
+        </p>
+      )}
+      <div class="messages" ref={list} onScroll={onScroll} aria-live="polite" aria-relevant="additions text" role="log" aria-label={`Messages in ${title}`}>
+        {hasMore && (
+          <button type="button" class="older" onClick={loadOlder} disabled={loadingOlder}>
+            {loadingOlder ? 'Loading older messages…' : 'Load older messages'}
+          </button>
+        )}
+        {loaded && messages.length === 0 && pending.length === 0 && <p class="empty">No messages yet. Say hello!</p>}
+        <ol>
+          {messages.map((message) => (
+            <MessageItem
+              key={message.id}
+              message={message}
+              me={me}
+              chat={chat}
+              readers={readers.get(message.id) ?? []}
+              editing={editing === message.id}
+              onEdit={(target) => {
+                setEditing(target?.id);
+                if (!target) composer.current?.focus();
+              }}
+              onSave={saveEdit}
+              onDelete={remove}
+            />
+          ))}
+          {pending.map((entry) => (
+            <li key={entry.localId} class="message mine pending">
+              <p class="text">{entry.text}</p>
+              <div class="status-line">
+                {entry.failed ? (
+                  <>
+                    <span class="failed">Not sent{status !== 'online' ? ': you are offline' : ''}.</span>
+                    <span class="actions">
+                      <button type="button" class="link" onClick={() => void sendWaiting()}>
+                        Retry
+                      </button>
+                      <button type="button" class="link danger" onClick={() => discard(entry.localId)}>
+                        Discard
+                      </button>
+                    </span>
+                  </>
+                ) : (
+                  <span>Sending…</span>
+                )}
+              </div>
+            </li>
+          ))}
+        </ol>
+      </div>
+      <form class="composer" onSubmit={send}>
+        <label class="visually-hidden" for="composer">
+          Message
+        </label>
+        <textarea
+          id="composer"
+          ref={composer}
+          rows={1}
+          placeholder={others.length ? `Message ${title}` : 'Write a message'}
+          value={draft}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+          onKeyDown={onComposerKey}
+        />
+        <label class="button attach">
+          {uploading ? `Uploading ${uploading}…` : 'Attach a file'}
+          <input type="file" class="visually-hidden" onChange={attach} disabled={!!uploading} />
+        </label>
+        <button type="submit" class="primary" disabled={!draft.trim()}>
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+// One message: author, time, text (or its editor), attachments, and for my own messages the
+// read state and the edit / delete actions.
+import { useRef, useState } from 'preact/hooks';
+import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
+import { Attachment } from './attachment.tsx';
+
+interface Props {
+  message: MessageInfo;
+  me: number;
+  chat?: ChatInfo;
+  /** Who (besides me) read this message or a later one. */
+  readers: number[];
+  editing: boolean;
+  onEdit: (message: MessageInfo | undefined) => void;
+  onSave: (message: MessageInfo, text: string) => void;
+  onDelete: (message: MessageInfo) => void;
+}
+
+export function MessageItem({ message, me, chat, readers, editing, onEdit, onSave, onDelete }: Props) {
+  const [editText, setEditText] = useState(message.text);
+  const [confirming, setConfirming] = useState(false);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  const mine = message.author.id === me;
+  const nameOf = (id: number) => displayName(chat?.allUsers?.find((user) => user.id === id));
+  const save = (event: Event) => {
+    event.preventDefault();
+    onSave(message, editText.trim());
+  };
+  const unread = !mine && !message.deletedAt;
+  return (
+    <li class={`message ${mine ? 'mine' : 'theirs'}`} data-message-id={message.id} data-theirs={unread ? '' : undefined}>
+      <div class="meta">
+        <span class="author">{mine ? 'You' : displayName(message.author.name ? message.author : chat?.allUsers?.find((u) => u.id === message.author.id))}</span>
+        <time dateTime={message.createdAt} title={new Date(message.createdAt).toLocaleString()}>
+          {formatTime(message.createdAt)}
+        </time>
+        {message.editedAt && !message.deletedAt && <span class="edited">edited</span>}
+      </div>
+      {message.deletedAt ? (
+        <p class="text deleted">Message deleted</p>
+      ) : editing ? (
+        <form class="edit" onSubmit={save}>
+          <label>
+            Edit message
+            <textarea
+              ref={(element) => {
+                editor.current = element;
+                if (element && document.activeElement !== element && !element.dataset.focused) {
+                  element.dataset.focused = '1';
+                  element.focus();
+                }
+              }}
+              value={editText}
+              rows={2}
+              onInput={(e) => setEditText(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') onEdit(undefined);
+                if (e.key === 'Enter' && !e.shiftKey) save(e);
+              }}
+            />
+          </label>
+          <div class="actions">
+            <button type="submit" class="primary">
+              Save
+            </button>
+            <button type="button" onClick={() => onEdit(undefined)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : (
+        message.text && <p class="text">{message.text}</p>
+      )}
+      {!message.deletedAt && message.attachments?.map((media) => <Attachment key={media.id} media={media} sentAt={message.createdAt} />)}
+      {mine && !message.deletedAt && (
+        <div class="status-line">
+          <span class={readers.length ? 'read' : 'sent'}>
+            {readers.length ? (chat?.isPersonal ? '✓✓ Read' : `✓✓ Read by ${readers.map(nameOf).join(', ')}`) : '✓ Sent'}
+          </span>
+          {!editing && (
+            <span class="actions">
+              {message.text && (
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => {
+                    setEditText(message.text);
+                    setConfirming(false);
+                    onEdit(message);
+                  }}
+                  aria-label={`Edit message: ${message.text.slice(0, 40)}`}
+                >
+                  Edit
+                </button>
+              )}
+              {confirming ? (
+                <>
+                  <button type="button" class="link danger" onClick={() => onDelete(message)}>
+                    Yes, delete
+                  </button>
+                  <button type="button" class="link" onClick={() => setConfirming(false)}>
+                    Keep
+                  </button>
+                </>
+              ) : (
+                <button type="button" class="link" onClick={() => setConfirming(true)} aria-label={`Delete message: ${message.text.slice(0, 40)}`}>
+                  Delete
+                </button>
+              )}
+            </span>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
