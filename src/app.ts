@@ -2,7 +2,6 @@
 // plugin per API surface. No global state: tests build as many apps as they like.
 import path from 'node:path';
 import fastifyCompress from '@fastify/compress';
-import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Ajv } from 'ajv';
@@ -22,7 +21,7 @@ import { renderFrameworkError } from './http/framework-errors.ts';
 import { OutboundPolicy, type OutboundOptions } from './http/outbound.ts';
 import { Mailer } from './mail/mailer.ts';
 import { Templates } from './mail/templates.ts';
-import { docsCsp, securityHeaders } from './http/security-headers.ts';
+import { docsCsp, installSecurityHeaders } from './http/security-headers.ts';
 import { webClient } from './http/web-client.ts';
 import surfaces from './generated/surfaces.json' with { type: 'json' };
 import identitySpec from './generated/identity.spec.json' with { type: 'json' };
@@ -57,7 +56,21 @@ async function loggerOptions(config: Config, stream?: BuildOptions['logStream'])
   // nothing is lost at exit; loaded only then, so a JSON start stays as quick.
   if (config.logFormat === 'pretty') {
     const { default: pretty } = await import('pino-pretty');
-    stream = pretty({ destination: (stream as never) ?? 1, sync: true, colorize: !stream && process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+    stream = pretty({
+      destination: (stream as never) ?? 1,
+      sync: true,
+      colorize: !stream && process.stdout.isTTY,
+      translateTime: 'SYS:HH:MM:ss',
+      singleLine: true,
+      // A request is two short lines ("[req-1] incoming request GET /api/users/me", "[req-1] request completed → 200 (3.1 ms)").
+      ignore: 'pid,hostname,reqId,req,res,responseTime',
+      messageFormat: (log, messageKey) => {
+        const { req, res, responseTime } = log as { req?: { method: string; url: string }; res?: { statusCode: number }; responseTime?: number };
+        const request = req ? ` ${req.method} ${req.url}` : '';
+        const outcome = res ? ` → ${res.statusCode}${responseTime === undefined ? '' : ` (${responseTime.toFixed(1)} ms)`}` : '';
+        return `${log.reqId ? `[${String(log.reqId)}] ` : ''}${String(log[messageKey] ?? '')}${request}${outcome}`;
+      },
+    });
   }
   return {
     level: config.logLevel,
@@ -89,7 +102,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Operational plumbing first, so every route below (and every 404) gets it.
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerIp);
   limitRequestBodyTime(app, config.http);
-  await app.register(fastifyHelmet, securityHeaders);
+  installSecurityHeaders(app);
   // Before every route: it hooks each route as it is added (src/http/compression.ts).
   await app.register(fastifyCompress, compression);
 
@@ -151,10 +164,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // A request that changed state answers only after its user's cached authentications are
   // gone, so the client's next read sees the change (other processes hear it by NOTIFY).
-  app.addHook('onSend', async (request) => {
-    if (request.method === 'GET' || request.method === 'HEAD') return;
-    if (request.auth) authCache.forgetUser(request.auth.user.id);
-    if (request.passwordUser) authCache.forgetUser(request.passwordUser.id);
+  // A callback hook, not an async one: it runs for every response (no promise per request).
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      if (request.auth) authCache.forgetUser(request.auth.user.id);
+      if (request.passwordUser) authCache.forgetUser(request.passwordUser.id);
+    }
+    done(null, payload);
   });
 
   // Uploaded files at /uploads/* and /files/*, sandboxed (src/files/serve.ts).

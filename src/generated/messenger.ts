@@ -271,7 +271,9 @@ export interface paths {
         /**
          * Rename the device of this session and set its push token
          * @description Renames the device of this token's session and, when `deviceToken` is sent, replaces
-         *     its push token. The answer is the user with the updated session.
+         *     its push token; `transport` says which kind it is (`web`: the JSON of a Web Push
+         *     subscription, as a browser gets it once notifications are allowed). The answer is the
+         *     user with the updated session.
          */
         put: operations["updateDeviceSession"];
         post?: never;
@@ -865,7 +867,7 @@ export interface paths {
          * Send an event (typing …) to the chat's members; nothing is stored (broadcasts auxiliary)
          * @description For a member not blocked in the chat (403 otherwise, and in a personal chat also when
          *     the other participant blocked it). The members receive an `auxiliary` event with
-         *     `name`, `text` and `data` (base64 of JSON, decoded; 400 when it is not) over their
+         *     `chatId`, `name`, `text` and `data` (base64 of JSON, decoded; 400 when it is not) over their
          *     WebSockets (`realm: webSocket`, the default), as Web Push (`push`) or both (`all`).
          */
         post: operations["notifyChat"];
@@ -1558,6 +1560,8 @@ export interface operations {
                 "application/json": {
                     deviceName: string;
                     deviceToken?: string;
+                    /** @enum {string} */
+                    transport?: "none" | "apns" | "fcm" | "web";
                 };
             };
         };

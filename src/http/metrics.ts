@@ -112,10 +112,12 @@ export async function installMetrics(app: FastifyInstance, { database, bus, hub,
       labelNames: ['state'],
       registers: [registry],
       async collect() {
+        this.reset();
+        // An unreachable database must not fail the whole scrape: the gauge is left out then.
         const rows = await pg<Array<{ state: string | null; count: number }>>`
           select coalesce(state, 'unknown') as state, count(*)::int as count from pg_stat_activity
-          where datname = current_database() and backend_type = 'client backend' group by 1`;
-        this.reset();
+          where datname = current_database() and backend_type = 'client backend' group by 1`.catch(() => undefined);
+        if (!rows) return;
         for (const state of ['active', 'idle', 'idle in transaction']) this.set({ state }, 0);
         for (const row of rows) this.set({ state: row.state ?? 'unknown' }, row.count);
       },

@@ -174,7 +174,7 @@ function refuseResponseOnlyTypes(instance: FastifyInstance, specification: objec
   }
   for (const type of responseTypes) {
     if (requestTypes.has(type) || instance.hasContentTypeParser(type)) continue;
-    instance.addContentTypeParser(type, (request, _payload, done) => done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined));
+    instance.addContentTypeParser(type, (_request, _payload, done) => done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined));
   }
 }
 

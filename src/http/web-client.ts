@@ -19,7 +19,8 @@ export async function webClient(app: FastifyInstance, { root = webDist }: { root
     root,
     prefix: '/',
     wildcard: false,
-    index: 'index.html',
+    // A list: with preCompressed, @fastify/static looks a string index up as none, and `/` is 404 to browsers.
+    index: ['index.html'],
     decorateReply: false,
     // The .br/.gz files written by scripts/build-web.ts go out in place of the file when the
     // client accepts them (Content-Encoding, Vary: Accept-Encoding, the file's own type);

@@ -35,6 +35,13 @@ const PER_ADDRESS_BUDGETS: Partial<Record<keyof operations, string>> = {
   lookupV2: 'lookup',
 };
 
+/** Browsers (Element) call the identity service directly. */
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': '*',
+};
+
 const CODE_BY_STATUS: Record<number, string> = {
   401: 'M_UNAUTHORIZED',
   403: 'M_FORBIDDEN',
@@ -124,10 +131,9 @@ export async function identityPlugin(app: FastifyInstance, { kernel: k }: { kern
     return reply.code(404).send({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
   });
   // Browsers (Element) call the identity service directly.
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
-    reply.header('access-control-allow-headers', '*');
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(CORS_HEADERS);
+    done();
   });
   // JSON, and v1's deprecated form-encoded bodies; nothing else.
   app.removeContentTypeParser('text/plain');

@@ -331,7 +331,8 @@ function decodeData(data: string): unknown {
 }
 
 export async function notify(k: Kernel, auth: AuthContext, chatId: string, notice: Notice): Promise<void> {
-  const payload: Record<string, unknown> = { name: notice.name };
+  // chatId: a client in several chats knows which one the notice (typing …) is about.
+  const payload: Record<string, unknown> = { chatId, name: notice.name };
   if (notice.text !== undefined) payload.text = notice.text;
   if (notice.data !== undefined) payload.data = decodeData(notice.data);
   const access = await chatAccess(k.db, chatId, auth.user.id);

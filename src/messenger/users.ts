@@ -141,9 +141,17 @@ export async function resetPassword(k: Kernel, userId: number, accountKey: strin
   k.authCache.forgetUser(userId);
 }
 
-export async function updateDevice(k: Kernel, auth: AuthContext, deviceName: string, deviceToken: string | undefined): Promise<PrivateUserInfo> {
+export async function updateDevice(
+  k: Kernel,
+  auth: AuthContext,
+  deviceName: string,
+  deviceToken: string | undefined,
+  transport?: (typeof deviceSessions.$inferInsert)['transport'],
+): Promise<PrivateUserInfo> {
   const values: Partial<typeof deviceSessions.$inferInsert> = { deviceName, updatedAt: new Date() };
   if (deviceToken !== undefined) values.deviceToken = deviceToken;
+  // A browser subscribes to Web Push after logging in (once notifications are allowed).
+  if (transport !== undefined) values.transport = transport;
   return k.db.transaction(async (tx) => {
     const [session] = await tx.update(deviceSessions).set(values).where(eq(deviceSessions.id, auth.session.id)).returning();
     return privateUserInfo(tx, auth.user, { session, accessToken: auth.accessToken });

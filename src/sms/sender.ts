@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
+import { countedSend } from '../http/metric-events.ts';
 
 export interface TextMessage {
   /** The number in E.164, with its `+` (`+447700900001`). */
@@ -63,6 +64,9 @@ export class OutboxTextSender implements TextSender {
 }
 
 export function createTextSender(config: Pick<Config, 'sms' | 'dataDir'>, log: FastifyBaseLogger): TextSender {
-  if (config.sms.webhookUrl) return new WebhookTextSender(config.sms.webhookUrl, config.sms.webhookToken);
-  return new OutboxTextSender(path.join(config.dataDir, 'outbox'), log);
+  const sender = config.sms.webhookUrl
+    ? new WebhookTextSender(config.sms.webhookUrl, config.sms.webhookToken)
+    : new OutboxTextSender(path.join(config.dataDir, 'outbox'), log);
+  // Counted for /metrics (parley_messages_total{medium="sms"}).
+  return { send: (message) => countedSend('sms', () => sender.send(message)) };
 }

@@ -137,6 +137,13 @@ t.test('update profile and device', async (t) => {
   t.equal((await user.api.GET('/users/me')).data?.deviceSessions[0].deviceInfo.name, 'My laptop', 'the next read sees the device');
   const secondApi = messengerClient(baseUrl, { authorization: `Bearer ${second.data!.deviceSessions[0].accessToken}` });
   t.equal((await secondApi.GET('/users/me')).data?.deviceSessions[0].deviceInfo.name, 'second', 'the other session is unaffected');
+
+  // A browser that allowed notifications after logging in becomes a Web Push device.
+  const subscription = JSON.stringify({ endpoint: 'https://push.example/abc', keys: { p256dh: 'key', auth: 'secret' } });
+  const web = await user.api.PUT('/users/me/device', { body: { deviceName: 'Web browser', deviceToken: subscription, transport: 'web' } });
+  t.equal(web.data?.deviceSessions[0].deviceInfo.transport, 'web', 'the transport changes with the token');
+  t.equal(web.data?.deviceSessions[0].deviceInfo.token, subscription);
+  t.equal((await user.api.PUT('/users/me/device', { body: { deviceName: 'x', transport: 'pigeon' as never } })).response.status, 400, 'an unknown transport is refused');
 });
 
 t.test('change password (seed path and newer path)', async (t) => {

@@ -48,9 +48,15 @@ async function received(event: string, act: () => Promise<unknown>): Promise<Rec
   return Object.fromEntries(Object.entries(sockets).map(([name, probe]) => [name, probe.count(event) - before[name]])) as never;
 }
 
-const created = await owner.api.POST('/chats', { body: { title: 'Team', participants: [member.id, blocked.id, removed.id], isPersonal: false } });
-t.equal(created.response.status, 200, 'group chat created');
-const chatId = created.data!.id!;
+const create = () => owner.api.POST('/chats', { body: { title: 'Team', participants: [member.id, blocked.id, removed.id], isPersonal: false } });
+let created: Awaited<ReturnType<typeof create>> | undefined;
+// A new chat is announced to every member at once (it shows in their lists before a message).
+const announced = await received('chatUpdate', async () => {
+  created = await create();
+});
+t.equal(created!.response.status, 200, 'group chat created');
+t.same(announced, { ownerLaptop: 1, ownerPhone: 1, member: 1, blocked: 1, removed: 1, outsider: 0, newcomer: 0 }, 'chatUpdate on creation to every member');
+const chatId = created!.data!.id!;
 const path = { chatId };
 
 t.test('blocking and removing members', async (t) => {
@@ -98,7 +104,7 @@ t.test('chat updates and added members', async (t) => {
     t.equal(updated.response.status, 200, 'title');
   });
   t.same(updates, { ownerLaptop: 1, ownerPhone: 1, member: 1, blocked: 0, removed: 0, outsider: 0, newcomer: 0 }, 'chatUpdate');
-  t.match((await sockets.member.event('chatUpdate')).payload, { id: chatId, title: 'Some' });
+  t.match((await sockets.member.next((frame) => frame.event === 'chatUpdate' && (frame.payload as { title?: string }).title === 'Some')).payload, { id: chatId, title: 'Some' });
 
   const added = await received('addedUsers', async () => {
     const add = await owner.api.POST('/chats/{chatId}/users', { params: { path }, body: { users: [newcomer.id] } });
@@ -117,6 +123,7 @@ t.test('notify sends auxiliary to the members', async (t) => {
   const frame = await sockets.ownerPhone.event('auxiliary');
   t.equal(frame.source, String(member.id));
   t.match(frame.payload, { name: 'typing', data: { deleted: true } }, 'data is decoded JSON');
+  t.equal((frame.payload as { chatId?: string }).chatId, path.chatId, 'the notice names its chat');
 });
 
 t.test('clearing and deleting the chat', async (t) => {

@@ -204,9 +204,14 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await messageItem(alicePage, 'Hello Bob, edited').getByText('✓✓ Read').waitFor();
   await shot(alicePage, 'alice-sees-read-mark');
 
+  // Typing shows on the other side (the API's notify), and stops with the message.
+  await bobPage.getByLabel('Message', { exact: true }).pressSequentially('Hi');
+  await alicePage.getByText('Bob Example is typing…').waitFor();
+  t.pass('Alice sees Bob typing');
   await bobPage.getByLabel('Message', { exact: true }).fill('Hi Alice');
   await bobPage.getByRole('button', { name: 'Send' }).click();
   await messageItem(alicePage, 'Hi Alice').waitFor();
+  await alicePage.getByText('Bob Example is typing…').waitFor({ state: 'detached' });
   t.equal(await messageItem(alicePage, 'Hi Alice').getByText('Bob Example').count(), 1, "the reply shows Bob's name");
   await bobPage.getByRole('button', { name: '← Chats' }).click();
   await bobPage.waitForFunction(
@@ -219,6 +224,18 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
 });
 
 t.test('a chat open in a background tab counts unread and marks read only what is seen, once', async (t) => {
+  // Notifications are offered, not asked for on load; allowing them registers the service worker.
+  const offer = bobPage.getByRole('group', { name: 'Notifications' });
+  await offer.waitFor();
+  await bobPage.context().grantPermissions(['notifications']);
+  await offer.getByRole('button', { name: 'Turn on notifications' }).click();
+  await bobPage.waitForFunction(async () => {
+    const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ active: { scriptURL: string } | null } | undefined> } } };
+    return (await scope.navigator.serviceWorker.getRegistration())?.active?.scriptURL.endsWith('/sw.js');
+  });
+  t.pass('the service worker is registered once notifications are allowed');
+  await shot(bobPage, 'notifications-offered');
+
   await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
   await messageItem(bobPage, 'Hi Alice').waitFor();
   await setHidden(bobPage, true);
@@ -232,6 +249,13 @@ t.test('a chat open in a background tab counts unread and marks read only what i
   });
   t.same(whileHidden, [], 'nothing is marked read while the tab is hidden');
   t.pass('the title counts what arrived in the hidden tab');
+  // One notification per chat (the newest message replaces the one before).
+  await bobPage.waitForFunction(async (wanted) => {
+    const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ getNotifications(): Promise<{ title: string; body: string }[]> } | undefined> } } };
+    const notes = (await (await scope.navigator.serviceWorker.getRegistration())?.getNotifications()) ?? [];
+    return notes.length === 1 && `${notes[0].title}: ${notes[0].body}` === wanted;
+  }, `${alice.name}: Away 3`);
+  t.pass('a notification for the message that arrived in the hidden tab');
   const onReturn = await requestsDuring(bobPage, /PUT .*\/read$/, async () => {
     await setHidden(bobPage, false);
     await bobPage.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Parley');
@@ -307,6 +331,19 @@ t.test('deleting a message', async (t) => {
   await shot(alicePage, 'chat-desktop');
 });
 
+t.test('formatting and links are rendered, markup is not', async (t) => {
+  await alicePage.getByLabel('Message', { exact: true }).fill('*Bold* and _slanted_, `a<b`, <b>not markup</b> https://example.org/plan?x=1.');
+  await alicePage.keyboard.press('Enter');
+  const item = messageItem(bobPage, 'not markup');
+  await item.waitFor();
+  t.equal(await item.locator('.text strong').textContent(), 'Bold', 'bold');
+  t.equal(await item.locator('.text em').textContent(), 'slanted', 'italic');
+  t.equal(await item.locator('.text code').textContent(), 'a<b', 'code');
+  t.equal(await item.locator('.text b').count(), 0, 'HTML in a message stays text');
+  t.match(await item.locator('.text').textContent(), /<b>not markup<\/b>/);
+  t.equal(await item.getByRole('link', { name: 'https://example.org/plan?x=1' }).getAttribute('href'), 'https://example.org/plan?x=1', 'a clickable link, the full stop left out');
+});
+
 t.test('scrolling back loads older messages', async (t) => {
   const session = await bobSession();
   const api = messengerClient(baseUrl, { authorization: `Bearer ${session.token}` });
@@ -320,6 +357,8 @@ t.test('scrolling back loads older messages', async (t) => {
     t.equal(response.status, 200);
   }
   await messageItem(alicePage, 'Batch message 40').waitFor();
+  await messageItem(bobPage, 'Batch message 40').getByText('✓✓ Read').waitFor();
+  t.pass('what arrived on Alice\'s screen is read, as Bob sees');
   t.match(alicePage.url(), /\?chat=[0-9a-f-]{36}$/, 'the open chat has a URL');
   // A reload keeps the open chat, and the list costs one request (unread counts included).
   const onReload = await requestsDuring(alicePage, /GET .*\/api\/chats/, async () => {
@@ -335,8 +374,9 @@ t.test('scrolling back loads older messages', async (t) => {
   await messageItem(alicePage, 'Hello Bob, edited').waitFor();
   await alicePage.getByText('Batch message 1', { exact: true }).waitFor();
   await shot(alicePage, 'older-messages-loaded');
+  // Alice came to this chat from "New chat": Back returns there.
   await alicePage.goBack();
-  await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
+  await alicePage.getByRole('heading', { name: 'New chat' }).waitFor();
   await alicePage.goForward();
   await alicePage.getByRole('heading', { name: bob.name }).waitFor();
   t.pass('Back and Forward move between the list and the chat');
@@ -383,13 +423,18 @@ t.test('a group: create it, remove and add a member', async (t) => {
   await many.waitFor();
   t.equal((await many.locator('.badge').textContent())?.trim(), '61', 'the badge says 61 like the label');
 
+  // Chats are found by name.
+  await bobPage.getByLabel('Search chats').fill('weekend');
+  t.equal(await bobPage.locator('.chat-list li').count(), 1, 'searching "weekend" leaves one chat');
+  await bobPage.getByLabel('Search chats').fill('');
+
   // Only the owner is offered "Remove"; a removed member is told and the chat closes.
   await many.click();
   await bobPage.getByRole('button', { name: 'Members (3)' }).click();
   await bobPage.getByRole('heading', { name: 'Members', exact: true }).waitFor();
   t.equal(await bobPage.getByRole('button', { name: /^Remove / }).count(), 0, 'a member who is not the owner sees no Remove buttons');
   await alicePage.getByRole('button', { name: 'Remove Bob Example' }).click();
-  await bobPage.getByText('You were removed from “Weekend plans”.').waitFor();
+  await bobPage.getByText('You were removed from “Weekend plans”.').filter({ visible: true }).waitFor();
   t.equal(await bobPage.getByRole('heading', { name: 'Weekend plans' }).count(), 0, 'the chat is closed');
   t.equal(await bobPage.getByRole('link', { name: /^Weekend plans/ }).count(), 0, 'and gone from the list');
   await shot(bobPage, 'removed-from-group');
@@ -508,8 +553,28 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   t.equal(await alicePage.getByLabel('Two-factor code').count(), 0, 'no code asked once it is off');
 });
 
+t.test('screenshots for docs/: desktop and phone, light and dark', async (t) => {
+  const docs = path.resolve(import.meta.dirname, '../../docs/screenshots');
+  await mkdir(docs, { recursive: true });
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).click();
+  await messageItem(alicePage, 'Batch message 40').waitFor();
+  const back = bobPage.getByRole('button', { name: '← Chats' });
+  if (await back.isVisible()) await back.click();
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
+  await messageItem(bobPage, 'Batch message 40').waitFor();
+  for (const scheme of ['light', 'dark'] as const) {
+    for (const [size, page] of [['desktop', alicePage], ['phone', bobPage]] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: path.join(docs, `${size}-${scheme}.png`) });
+    }
+  }
+  await alicePage.emulateMedia({ colorScheme: 'light' });
+  await bobPage.emulateMedia({ colorScheme: 'light' });
+  t.pass('docs/screenshots/{desktop,phone}-{light,dark}.png');
+});
+
 t.test('nothing the client asks for is missing', async (t) => {
   const favicon = await fetch(`${baseUrl}/favicon.ico`);
   t.equal(favicon.status, 200, 'favicon.ico is served');
-  t.same(missing, [], 'no 404 during the whole session');
+  t.same(missing, [], `no 404 during the whole session (${missing.join(', ')})`);
 });

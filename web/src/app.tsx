@@ -9,6 +9,8 @@ import { ContactsView, NewChatView } from './people/people.tsx';
 import { ProfileView } from './profile/profile.tsx';
 import { api, ApiFailure, call, chatTitle, errorText, getSession, setSession, type ChatInfo, type MessageInfo, type Notification, type Session, type UserInfo } from './ui/api.ts';
 import { Feedback } from './ui/feedback.tsx';
+import { NotificationPrompt } from './ui/notification-prompt.tsx';
+import { chime, notifyHere } from './ui/notifications.ts';
 import { connectRealtime, type RealtimeStatus } from './ui/realtime.ts';
 import { pushView, viewFromUrl, type View } from './ui/route.ts';
 
@@ -148,6 +150,12 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
         });
         // The open chat counts its own unread messages (it knows what is on screen).
         if (message.author.id !== me && message.chatId !== open) setUnread((all) => ({ ...all, [message.chatId]: (all[message.chatId] ?? 0) + 1 }));
+        // Tab open but not looked at: a sound and a notification (no push goes to a connected device).
+        const chat = chatsRef.current.find((known) => known.id === message.chatId);
+        if (message.author.id !== me && document.visibilityState === 'hidden' && !chat?.isMuted) {
+          chime();
+          void notifyHere(chat ? chatTitle(chat, me) : 'Parley', message.text || 'Sent an attachment', message.chatId).catch(() => {});
+        }
       } else if ((event.event === 'messageUpdate' || event.event === 'messageRead') && payload?.chatId) {
         const message = payload as MessageInfo;
         setChats((all) => all.map((chat) => (chat.lastMessage?.id === message.id ? { ...chat, lastMessage: message } : chat)));
@@ -240,6 +248,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
           </button>
         </nav>
         <Feedback error={listError} />
+        <NotificationPrompt />
         {notice && !showMain && (
           <p class="notice list-notice" role="status">
             {notice}

@@ -57,7 +57,7 @@ export function usersHandlers(k: Kernel): Handlers<UserOperations> {
     resetPasswordCurrent: async (request) =>
       users.resetPassword(k, request.body.userId, request.body.accountKey, request.body.newPassword, request.ip),
 
-    updateDeviceSession: async (request) => users.updateDevice(k, requireAuth(request), request.body.deviceName, request.body.deviceToken),
+    updateDeviceSession: async (request) => users.updateDevice(k, requireAuth(request), request.body.deviceName, request.body.deviceToken, request.body.transport),
     getUser: async (request) =>
       users.getUser(k, request.params.id, request.query.full === '1' || request.query.full === 'true', request.auth),
     searchUsers: async (request) => users.searchUsers(k, request.query.s ?? request.query.search),

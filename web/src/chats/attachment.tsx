@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { fileUrl, formatSize, IMAGE_TYPES, previewUrl, type MediaInfo } from '../ui/api.ts';
 
 /** Previews take a moment after the upload: asking at once would only get 404s. */
-const FIRST_TRY_MS = 1200;
+const FIRST_TRY_MS = 2000;
 
 export function Attachment({ media, sentAt }: { media: MediaInfo; sentAt: string }) {
   const fresh = Date.now() - Date.parse(sentAt) < 10_000;

@@ -1,50 +1,63 @@
 // The chat list: title, last message, time and unread count of each chat, newest first.
+import { useState } from 'preact/hooks';
 import { chatTitle, formatTime, type ChatInfo } from '../ui/api.ts';
 
 /** One wording for the badge and the label, so sighted and screen-reader users hear the same number. */
 export const unreadText = (count: number) => (count > 99 ? '99+' : String(count));
 
 export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: ChatInfo[]; me: number; unread: Record<string, number>; openChatId?: string; onOpen: (chatId: string) => void }) {
+  const [query, setQuery] = useState('');
   if (chats.length === 0) return <p class="empty">No chats yet. Start one with “New chat”.</p>;
+  const wanted = query.trim().toLocaleLowerCase();
+  const shown = wanted ? chats.filter((chat) => chatTitle(chat, me).toLocaleLowerCase().includes(wanted)) : chats;
   return (
-    <ul class="chat-list" aria-labelledby="chats-title">
-      {chats.map((chat) => {
-        const count = unread[chat.id] ?? 0;
-        const last = chat.lastMessage;
-        const title = chatTitle(chat, me);
-        const preview = last ? (last.deletedAt ? 'Message deleted' : last.text || (last.attachments?.length ? 'Attachment' : '')) : 'No messages yet';
-        const time = formatTime(last?.createdAt ?? chat.createdAt);
-        return (
-          <li key={chat.id}>
-            <a
-              href={`/?chat=${chat.id}`}
-              class="chat-item"
-              data-chat-id={chat.id}
-              aria-current={chat.id === openChatId ? 'page' : undefined}
-              aria-label={`${title}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
-              onClick={(event) => {
-                // A plain click opens in place; Ctrl/⌘/middle click keep the browser's behaviour.
-                if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-                event.preventDefault();
-                onOpen(chat.id);
-              }}
-            >
-              <span class="chat-item-top">
-                <span class="chat-name">{title}</span>
-                <time dateTime={last?.createdAt ?? chat.createdAt}>{time}</time>
-              </span>
-              <span class="chat-item-bottom">
-                <span class="last-message">{preview}</span>
-                {count > 0 && (
-                  <span class="badge" aria-hidden="true">
-                    {unreadText(count)}
-                  </span>
-                )}
-              </span>
-            </a>
-          </li>
-        );
-      })}
-    </ul>
+    <>
+      <div class="chat-search">
+        <label class="visually-hidden" for="chat-search">
+          Search chats
+        </label>
+        <input id="chat-search" type="search" placeholder="Search chats" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+      </div>
+      {shown.length === 0 && <p class="empty">No chat is called “{query.trim()}”.</p>}
+      <ul class="chat-list" aria-labelledby="chats-title">
+        {shown.map((chat) => {
+          const count = unread[chat.id] ?? 0;
+          const last = chat.lastMessage;
+          const title = chatTitle(chat, me);
+          const preview = last ? (last.deletedAt ? 'Message deleted' : last.text || (last.attachments?.length ? 'Attachment' : '')) : 'No messages yet';
+          const time = formatTime(last?.createdAt ?? chat.createdAt);
+          return (
+            <li key={chat.id}>
+              <a
+                href={`/?chat=${chat.id}`}
+                class="chat-item"
+                data-chat-id={chat.id}
+                aria-current={chat.id === openChatId ? 'page' : undefined}
+                aria-label={`${title}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
+                onClick={(event) => {
+                  // A plain click opens in place; Ctrl/⌘/middle click keep the browser's behaviour.
+                  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+                  event.preventDefault();
+                  onOpen(chat.id);
+                }}
+              >
+                <span class="chat-item-top">
+                  <span class="chat-name">{title}</span>
+                  <time dateTime={last?.createdAt ?? chat.createdAt}>{time}</time>
+                </span>
+                <span class="chat-item-bottom">
+                  <span class="last-message">{preview}</span>
+                  {count > 0 && (
+                    <span class="badge" aria-hidden="true">
+                      {unreadText(count)}
+                    </span>
+                  )}
+                </span>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }

@@ -2,11 +2,13 @@
 // attachments, read marks for what is on screen, and the members of a group.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { LiveEvent, Subscribe } from '../app.tsx';
-import { api, call, chatTitle, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
+import { api, call, chatTitle, displayName, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
 import type { RealtimeStatus } from '../ui/realtime.ts';
 import { Members } from './members.tsx';
 import { MessageItem } from './message-item.tsx';
-import { discard, enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
+import { Composer, PendingItem } from './composer.tsx';
+import { enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
+import { useTyping, useTypingSender } from './typing.ts';
 import { useReadMarks } from './read-marks.ts';
 
 const PAGE = 30;
@@ -26,10 +28,13 @@ interface Props {
   onBack: () => void;
 }
 
-/** Oldest first, one entry per id. */
+/** Oldest first, one entry per id; a page fetched before an edit or delete never undoes it. */
 function merge(current: MessageInfo[], incoming: MessageInfo[]): MessageInfo[] {
   const byId = new Map(current.map((message) => [message.id, message]));
-  for (const message of incoming) byId.set(message.id, message);
+  for (const message of incoming) {
+    const known = byId.get(message.id);
+    if (!known || Date.parse(message.updatedAt) >= Date.parse(known.updatedAt)) byId.set(message.id, message);
+  }
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
@@ -248,12 +253,9 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
     }
   };
 
-  const onComposerKey = (event: KeyboardEvent) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      send();
-    }
-  };
+  const typingIds = useTyping(chatId, me, subscribe);
+  const typed = useTypingSender(chatId);
+  const typingNames = typingIds.map((id) => displayName(chat?.allUsers?.find((user) => user.id === id)));
 
   const title = chat ? chatTitle(chat, me) : 'Chat';
   const others = (chat?.allUsers ?? []).filter((user) => user.id !== me);
@@ -323,50 +325,25 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
             />
           ))}
           {pending.map((entry) => (
-            <li key={entry.localId} class="message mine pending">
-              <p class="text">{entry.text}</p>
-              <div class="status-line">
-                {entry.failed ? (
-                  <>
-                    <span class="failed">Not sent{status !== 'online' ? ': you are offline' : ''}.</span>
-                    <span class="actions">
-                      <button type="button" class="link" onClick={() => void sendWaiting()}>
-                        Retry
-                      </button>
-                      <button type="button" class="link danger" onClick={() => discard(entry.localId)}>
-                        Discard
-                      </button>
-                    </span>
-                  </>
-                ) : (
-                  <span>Sending…</span>
-                )}
-              </div>
-            </li>
+            <PendingItem key={entry.localId} entry={entry} offline={status !== 'online'} onRetry={() => void sendWaiting()} />
           ))}
         </ol>
       </div>
-      <form class="composer" onSubmit={send}>
-        <label class="visually-hidden" for="composer">
-          Message
-        </label>
-        <textarea
-          id="composer"
-          ref={composer}
-          rows={1}
-          placeholder={others.length ? `Message ${title}` : 'Write a message'}
-          value={draft}
-          onInput={(e) => setDraft(e.currentTarget.value)}
-          onKeyDown={onComposerKey}
-        />
-        <label class="button attach">
-          {uploading ? `Uploading ${uploading}…` : 'Attach a file'}
-          <input type="file" class="visually-hidden" onChange={attach} disabled={!!uploading} />
-        </label>
-        <button type="submit" class="primary" disabled={!draft.trim()}>
-          Send
-        </button>
-      </form>
+      <p class="typing" aria-live="polite">
+        {typingNames.length ? `${typingNames.join(', ')} ${typingNames.length > 1 ? 'are' : 'is'} typing…` : ''}
+      </p>
+      <Composer
+        composer={composer}
+        draft={draft}
+        placeholder={others.length ? `Message ${title}` : 'Write a message'}
+        uploading={uploading}
+        onDraft={(text) => {
+          setDraft(text);
+          if (text.trim()) typed();
+        }}
+        onSend={send}
+        onAttach={attach}
+      />
     </section>
   );
 }

@@ -2,6 +2,7 @@
 // read state and the edit / delete actions.
 import { useRef, useState } from 'preact/hooks';
 import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
+import { RichText } from '../ui/rich-text.tsx';
 import { Attachment } from './attachment.tsx';
 
 interface Props {
@@ -69,7 +70,11 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
           </div>
         </form>
       ) : (
-        message.text && <p class="text">{message.text}</p>
+        message.text && (
+          <div class="text">
+            <RichText text={message.text} />
+          </div>
+        )
       )}
       {!message.deletedAt && message.attachments?.map((media) => <Attachment key={media.id} media={media} sentAt={message.createdAt} />)}
       {mine && !message.deletedAt && (

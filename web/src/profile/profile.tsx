@@ -2,7 +2,7 @@
 import type { RefObject } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Feedback } from '../ui/feedback.tsx';
-import { api, call, errorText, previewUrl, uploadFile, type UserInfo } from '../ui/api.ts';
+import { api, call, errorText, uploadFile, type UserInfo } from '../ui/api.ts';
 import { Field } from '../ui/field.tsx';
 import { NAME_HINT, NAME_PATTERN, nameProblem, PASSWORD_HINT, PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '../ui/rules.ts';
 import { TwoFactor } from './two-factor.tsx';
@@ -146,17 +146,9 @@ export function ProfileView({ headingRef, onUser, onLogout }: Props) {
   );
 }
 
+/** The photo itself: a just-uploaded photo has no preview yet, and asking for one early only gets 404s. */
 function ProfilePhoto({ id, fileType }: { id: string; fileType: string }) {
-  const [attempt, setAttempt] = useState(0);
-  const preview = previewUrl({ id, fileType, fileSize: 0 });
-  return (
-    <img
-      class="avatar"
-      src={attempt > 15 ? `/uploads/${id}.${fileType}` : `${preview}${attempt ? `?try=${attempt}` : ''}`}
-      alt="Your profile photo"
-      onError={() => attempt <= 15 && setTimeout(() => setAttempt((n) => n + 1), 700)}
-    />
-  );
+  return <img class="avatar" src={`/uploads/${id}.${fileType}`} alt="Your profile photo" />;
 }
 
 function PasswordForm() {
