@@ -6,7 +6,7 @@
 // bench/results/latest.json written. Every figure that matters is a ratio against a baseline
 // measured in the same run. Never part of `npm test`; it reports, it asserts nothing.
 //
-//   npm run bench                         all scenarios on both databases (about 6 minutes)
+//   npm run bench                         all scenarios on both databases
 //   npm run bench -- --only=read,identity some of them (read history post fanout login flood identity idle cold ceiling)
 //   npm run bench -- --only=ceiling       the realtime ceiling alone, PostgreSQL only (about 2 minutes; writes bench/results/realtime-ceiling.json)
 //   npm run bench -- --db=pglite          one database (pglite, postgres; default both)

@@ -27,7 +27,7 @@ export async function isWebStale(): Promise<boolean> {
   const built = path.join(webDist, 'index.html');
   if (!existsSync(built)) return true;
   // This script counts as a source: a changed build setting (source maps) rebuilds.
-  return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src', 'scripts/build-web.ts'));
+  return (await stat(built)).mtimeMs < (await newestMtime('web/index.html', 'web/src', 'web/public', 'scripts/build-web.ts'));
 }
 
 /** Text-like files worth compressing (images and fonts are compressed already). */

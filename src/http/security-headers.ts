@@ -32,9 +32,9 @@ const headers = {
 const setHeaders = helmet(headers);
 
 /** helmet's headers, worked out once (they never vary by request). */
-const headerValues: Array<[string, string]> = (() => {
-  const found: Array<[string, string]> = [];
-  const response = { setHeader: (name: string, value: string) => found.push([name, value]), removeHeader: () => {} };
+const headerValues: Record<string, string> = (() => {
+  const found: Record<string, string> = {};
+  const response = { setHeader: (name: string, value: string) => (found[name.toLowerCase()] = value), removeHeader: () => {} };
   setHeaders({} as never, response as never, () => {});
   return found;
 })();
@@ -42,11 +42,15 @@ const headerValues: Array<[string, string]> = (() => {
 /**
  * Every route, and every not-found and error answer. Not @fastify/helmet: it rebuilds helmet's
  * middleware, parsing the whole policy, on every request (5 % of a cached identity lookup's
- * CPU in the npm run bench profile); these headers are the same for every answer.
+ * CPU in the npm run bench profile); these headers are the same for every answer. Set through
+ * reply.headers, fastify passes them to one writeHead: 60–65 → ~50 µs of CPU per request
+ * against 12 raw setHeader calls (bare fastify, measured side by side).
  */
 export function installSecurityHeaders(app: FastifyInstance): void {
+  // fastify's own header map, not the raw response's: one writeHead at the end, and any
+  // header a route sets later (uploads' sandbox, the docs' and verify page's policies) wins.
   app.addHook('onRequest', (_request, reply, done) => {
-    for (const [name, value] of headerValues) reply.raw.setHeader(name, value);
+    reply.headers(headerValues);
     done();
   });
 }

@@ -342,6 +342,26 @@ t.test('formatting and links are rendered, markup is not', async (t) => {
   t.equal(await item.locator('.text b').count(), 0, 'HTML in a message stays text');
   t.match(await item.locator('.text').textContent(), /<b>not markup<\/b>/);
   t.equal(await item.getByRole('link', { name: 'https://example.org/plan?x=1' }).getAttribute('href'), 'https://example.org/plan?x=1', 'a clickable link, the full stop left out');
+
+  // Keyboard: ↑ in the empty composer edits my last message, Esc closes the editor, then the chat; Ctrl-K finds a chat.
+  await alicePage.getByLabel('Message', { exact: true }).focus();
+  await alicePage.keyboard.press('ArrowUp');
+  const editor = alicePage.getByRole('textbox', { name: 'Edit message' });
+  await editor.waitFor();
+  await alicePage.waitForFunction(() => {
+    const area = (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('.edit textarea');
+    return area?.value.startsWith('*Bold* and');
+  });
+  t.pass('↑ edits the last own message');
+  await alicePage.keyboard.press('Escape');
+  await editor.waitFor({ state: 'detached' });
+  t.ok(await alicePage.getByRole('heading', { name: bob.name }).isVisible(), 'Esc closed the editor, not the chat');
+  await alicePage.keyboard.press('Escape');
+  await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
+  await alicePage.keyboard.press('Control+k');
+  t.equal((await settledFocus(alicePage, (f) => f.id === 'chat-search')).id, 'chat-search', 'Ctrl-K jumps to the chat search');
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).click();
+  await messageItem(alicePage, 'not markup').waitFor();
 });
 
 t.test('scrolling back loads older messages', async (t) => {
@@ -374,9 +394,9 @@ t.test('scrolling back loads older messages', async (t) => {
   await messageItem(alicePage, 'Hello Bob, edited').waitFor();
   await alicePage.getByText('Batch message 1', { exact: true }).waitFor();
   await shot(alicePage, 'older-messages-loaded');
-  // Alice came to this chat from "New chat": Back returns there.
+  // Alice came to this chat from the list (after Esc): Back returns there.
   await alicePage.goBack();
-  await alicePage.getByRole('heading', { name: 'New chat' }).waitFor();
+  await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
   await alicePage.goForward();
   await alicePage.getByRole('heading', { name: bob.name }).waitFor();
   t.pass('Back and Forward move between the list and the chat');

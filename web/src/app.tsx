@@ -13,6 +13,7 @@ import { NotificationPrompt } from './ui/notification-prompt.tsx';
 import { chime, notifyHere } from './ui/notifications.ts';
 import { connectRealtime, type RealtimeStatus } from './ui/realtime.ts';
 import { pushView, viewFromUrl, type View } from './ui/route.ts';
+import { useShortcuts } from './ui/shortcuts.ts';
 
 /** What the open screen hears from the socket; `resync` after a reconnect. */
 export type LiveEvent = Notification | { event: 'resync'; source: 'client'; payload?: undefined };
@@ -197,6 +198,10 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
   }, []);
 
   const openChat = (chatId: string) => go({ kind: 'chat', chatId }, false);
+
+  const goRef = useRef(go);
+  goRef.current = go;
+  useShortcuts(viewRef, (next, focus) => goRef.current(next, focus));
 
   const logout = async () => {
     leaving.current = true;

@@ -4,6 +4,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { LiveEvent, Subscribe } from '../app.tsx';
 import { api, call, chatTitle, displayName, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
 import type { RealtimeStatus } from '../ui/realtime.ts';
+import { merge, readersOf } from './history.ts';
 import { Members } from './members.tsx';
 import { MessageItem } from './message-item.tsx';
 import { Composer, PendingItem } from './composer.tsx';
@@ -26,16 +27,6 @@ interface Props {
   onExpired: (error: unknown) => boolean;
   /** Back to the chat list (shown on phone-sized screens only). */
   onBack: () => void;
-}
-
-/** Oldest first, one entry per id; a page fetched before an edit or delete never undoes it. */
-function merge(current: MessageInfo[], incoming: MessageInfo[]): MessageInfo[] {
-  const byId = new Map(current.map((message) => [message.id, message]));
-  for (const message of incoming) {
-    const known = byId.get(message.id);
-    if (!known || Date.parse(message.updatedAt) >= Date.parse(known.updatedAt)) byId.set(message.id, message);
-  }
-  return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
 /** The composer takes focus only where that does not pop up an on-screen keyboard. */
@@ -180,16 +171,7 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const unreadCount = messages.filter((message) => message.author.id !== me && !message.deletedAt && message.id > readUpTo).length;
   useEffect(() => onUnread(chatId, unreadCount), [unreadCount]);
 
-  // Who read each message: a read mark on a message reads everything before it.
-  const readers = useMemo(() => {
-    const byMessage = new Map<number, number[]>();
-    const seen = new Set<number>();
-    for (let i = messages.length - 1; i >= 0; i--) {
-      for (const mark of messages[i].readMarks ?? []) if (mark.user.id !== me) seen.add(mark.user.id);
-      byMessage.set(messages[i].id, [...seen]);
-    }
-    return byMessage;
-  }, [messages, me]);
+  const readers = useMemo(() => readersOf(messages, me), [messages, me]);
 
   const post = async (text: string, attachments?: MediaInfo[]) => {
     const message = await call(
@@ -343,6 +325,7 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
         }}
         onSend={send}
         onAttach={attach}
+        onEditLast={() => setEditing([...messages].reverse().find((message) => message.author.id === me && !message.deletedAt && message.text)?.id)}
       />
     </section>
   );

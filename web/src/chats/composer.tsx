@@ -11,6 +11,7 @@ export function Composer({
   onDraft,
   onSend,
   onAttach,
+  onEditLast,
 }: {
   composer: RefObject<HTMLTextAreaElement | null>;
   draft: string;
@@ -19,6 +20,8 @@ export function Composer({
   onDraft: (text: string) => void;
   onSend: (event?: Event) => void;
   onAttach: (event: Event) => void;
+  /** ↑ in an empty composer: edit my last message. */
+  onEditLast: () => void;
 }) {
   return (
     <form class="composer" onSubmit={onSend}>
@@ -36,6 +39,9 @@ export function Composer({
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault();
             onSend();
+          } else if (event.key === 'ArrowUp' && !draft) {
+            event.preventDefault();
+            onEditLast();
           }
         }}
       />

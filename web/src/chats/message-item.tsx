@@ -1,6 +1,6 @@
 // One message: author, time, text (or its editor), attachments, and for my own messages the
 // read state and the edit / delete actions.
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
 import { RichText } from '../ui/rich-text.tsx';
 import { Attachment } from './attachment.tsx';
@@ -21,6 +21,10 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
   const [editText, setEditText] = useState(message.text);
   const [confirming, setConfirming] = useState(false);
   const editor = useRef<HTMLTextAreaElement>(null);
+  // Opened by ↑ as well as by its button: always start from the current text.
+  useEffect(() => {
+    if (editing) setEditText(message.text);
+  }, [editing]);
   const mine = message.author.id === me;
   const nameOf = (id: number) => displayName(chat?.allUsers?.find((user) => user.id === id));
   const save = (event: Event) => {
@@ -55,7 +59,11 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
               rows={2}
               onInput={(e) => setEditText(e.currentTarget.value)}
               onKeyDown={(e) => {
-                if (e.key === 'Escape') onEdit(undefined);
+                if (e.key === 'Escape') {
+                  // Closes the editor only, not the chat.
+                  e.preventDefault();
+                  onEdit(undefined);
+                }
                 if (e.key === 'Enter' && !e.shiftKey) save(e);
               }}
             />

@@ -191,9 +191,6 @@ export function chatTitle(chat: ChatInfo, me: number): string {
   return others.map(displayName).join(', ');
 }
 
-export const isUnreadFor = (message: MessageInfo, me: number) =>
-  message.author.id !== me && !message.deletedAt && !(message.readMarks ?? []).some((mark) => mark.user.id === me);
-
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
