@@ -123,7 +123,8 @@ async function navigate(page: Page, name: string | RegExp) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name }).click();
 }
 
-const messageItem = (page: Page, text: string) => page.locator('li.message', { hasText: text });
+/** A message by its own text (not by the text it quotes). */
+const messageItem = (page: Page, text: string) => page.locator('li.message').filter({ has: page.locator(':scope > .text', { hasText: text }) });
 
 t.test('two people register', async (t) => {
   await alicePage.getByRole('heading', { name: 'Log in' }).waitFor();
@@ -184,6 +185,7 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   const bobChat = bobPage.getByRole('link', { name: `${alice.name}, 1 unread` });
   await bobChat.waitFor();
   t.match(await bobChat.textContent(), /Hello Bob/, "Bob's list shows the latest message");
+  t.equal(await bobChat.locator('.avatar-small').textContent(), 'AE', "without a photo, Alice's initials stand in for it");
   await shot(bobPage, 'bob-sees-new-message');
 
   await messageItem(alicePage, 'Hello Bob').getByRole('button', { name: /^Edit message/ }).click();
@@ -197,6 +199,10 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await bobPage.getByRole('link', { name: `${alice.name}, 1 unread` }).click();
   await messageItem(bobPage, 'Hello Bob, edited').getByText('edited', { exact: true }).waitFor();
   t.ok(await bobPage.locator('.sidebar').isHidden(), 'on a phone the open chat replaces the list');
+  // What was unread when the chat opened sits under a "New messages" divider; the day heads the messages.
+  await bobPage.getByRole('separator', { name: 'New messages' }).waitFor();
+  t.match(await bobPage.locator('li.new-divider + li.message').textContent(), /Hello Bob, edited/, 'the divider is right above the first unread message');
+  t.equal(await bobPage.getByRole('separator', { name: 'Today' }).count(), 1, "one day separator for today's messages");
   t.not((await settledFocus(bobPage, (f) => f.id === 'chat-title')).id, 'composer', 'on a phone the composer does not grab focus (no keyboard pops up)');
   await shot(bobPage, 'bob-reads-chat');
 
@@ -213,6 +219,25 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await messageItem(alicePage, 'Hi Alice').waitFor();
   await alicePage.getByText('Bob Example is typing…').waitFor({ state: 'detached' });
   t.equal(await messageItem(alicePage, 'Hi Alice').getByText('Bob Example').count(), 1, "the reply shows Bob's name");
+
+  // Replying: the composer says to what (and can drop it); the answer quotes it; the quote leads to it.
+  const replyTo = () => messageItem(alicePage, 'Hi Alice').getByRole('button', { name: /^Reply to Bob Example/ }).click();
+  await replyTo();
+  await alicePage.locator('.reply-bar').getByText('Hi Alice').waitFor();
+  await alicePage.getByRole('button', { name: 'Cancel reply' }).click();
+  t.equal(await alicePage.locator('.reply-bar').count(), 0, 'Cancel drops the reply');
+  await replyTo();
+  await alicePage.getByLabel('Message', { exact: true }).fill('Nice to hear from you');
+  await alicePage.keyboard.press('Enter');
+  t.equal(await alicePage.locator('.reply-bar').count(), 0, 'sending ends the reply');
+  const quote = messageItem(bobPage, 'Nice to hear from you').getByRole('button', { name: /^In reply to You: Hi Alice/ });
+  await quote.waitFor();
+  await messageItem(alicePage, 'Nice to hear from you').getByText('✓✓ Read').waitFor();
+  t.match(await messageItem(alicePage, 'Nice to hear from you').locator('.quote').textContent(), /Bob Example\s*Hi Alice/, 'Alice sees the quoted preview too');
+  await quote.click();
+  await bobPage.locator('li.message.highlight').filter({ has: bobPage.locator(':scope > .text', { hasText: 'Hi Alice' }) }).waitFor();
+  t.pass('clicking the quote shows the original, highlighted');
+  await shot(bobPage, 'bob-sees-reply');
   await bobPage.getByRole('button', { name: '← Chats' }).click();
   await bobPage.waitForFunction(
     () => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id === 'chats-title',
@@ -394,6 +419,37 @@ t.test('scrolling back loads older messages', async (t) => {
   await messageItem(alicePage, 'Hello Bob, edited').waitFor();
   await alicePage.getByText('Batch message 1', { exact: true }).waitFor();
   await shot(alicePage, 'older-messages-loaded');
+  // Scrolled up, a button leads back to the newest message.
+  const jump = alicePage.getByRole('button', { name: 'Jump to latest ↓' });
+  await jump.click();
+  await jump.waitFor({ state: 'detached' });
+  t.ok(await messageItem(alicePage, 'Batch message 40').isVisible(), 'the newest message is on screen again');
+  t.ok(
+    await messageItem(alicePage, 'Batch message 40').evaluate((item) => {
+      const box = item.getBoundingClientRect();
+      const list = item.closest('.messages')!.getBoundingClientRect();
+      return box.top >= list.top && box.bottom <= list.bottom + 1;
+    }),
+    'scrolled into the list view',
+  );
+  // Days: each day's messages are headed by it. The server stamps messages "now", so this page's
+  // copy of the latest history is dated back: the oldest ten two days, the next ten one day.
+  const DAY = 86_400_000;
+  await alicePage.route(/\/api\/chats\/[0-9a-f-]+\/messages\?/, async (route) => {
+    const response = await route.fetch();
+    const page = (await response.json()) as { id: number; createdAt: string }[];
+    const rank = page.map((m) => m.id).sort((x, y) => x - y);
+    const back = (id: number) => (rank.indexOf(id) < 10 ? 2 : rank.indexOf(id) < 20 ? 1 : 0);
+    await route.fulfill({ response, json: page.map((m) => ({ ...m, createdAt: new Date(Date.parse(m.createdAt) - back(m.id) * DAY).toISOString() })) });
+  });
+  await alicePage.reload();
+  await messageItem(alicePage, 'Batch message 40').waitFor();
+  const days = await alicePage.locator('li.day-separator').allTextContents();
+  t.equal(days.length, 3, `three days, three separators (${days.join(' | ')})`);
+  t.match(days[0], /^\w+day, /, 'two days ago is named by its weekday and date');
+  t.same(days.slice(1), ['Yesterday', 'Today'], 'then Yesterday and Today');
+  await shot(alicePage, 'day-separators');
+  await alicePage.unrouteAll();
   // Alice came to this chat from the list (after Esc): Back returns there.
   await alicePage.goBack();
   await alicePage.getByRole('heading', { name: `Welcome, ${alice.name}` }).waitFor();
@@ -423,6 +479,7 @@ t.test('a group: create it, remove and add a member', async (t) => {
 
   const chatId = (await carol.api.GET('/chats')).data!.find((chat) => chat.title === 'Weekend plans')!.id;
   await alicePage.getByRole('button', { name: 'Members (3)' }).click();
+  t.same(await alicePage.locator('#members li .avatar-small').allTextContents(), ['AE', 'BE', 'CE'], 'each member has an avatar (initials without a photo)');
   await alicePage.getByRole('button', { name: 'Remove Carol Example' }).click();
   await alicePage.getByText('Carol Example was removed.').waitFor();
   await alicePage.getByRole('button', { name: 'Members (2)' }).waitFor();
@@ -450,6 +507,18 @@ t.test('a group: create it, remove and add a member', async (t) => {
 
   // Only the owner is offered "Remove"; a removed member is told and the chat closes.
   await many.click();
+  // More unread than fits: the chat opens at the "New messages" divider, with a way down.
+  await bobPage.getByRole('separator', { name: 'New messages' }).waitFor();
+  t.ok(
+    await bobPage.locator('li.new-divider').evaluate((item) => {
+      const box = item.getBoundingClientRect();
+      const list = item.closest('.messages')!.getBoundingClientRect();
+      return box.bottom > list.top && box.top < list.bottom;
+    }),
+    'the divider is on screen',
+  );
+  await bobPage.getByRole('button', { name: 'Jump to latest ↓' }).waitFor();
+  await shot(bobPage, 'opened-at-new-messages');
   await bobPage.getByRole('button', { name: 'Members (3)' }).click();
   await bobPage.getByRole('heading', { name: 'Members', exact: true }).waitFor();
   t.equal(await bobPage.getByRole('button', { name: /^Remove / }).count(), 0, 'a member who is not the owner sees no Remove buttons');
@@ -497,12 +566,41 @@ t.test('profile: about and photo', async (t) => {
   });
   t.match(await photo.getAttribute('src'), /\/uploads\/[0-9a-f-]{36}/, 'the photo is served from /uploads');
   await shot(bobPage, 'profile-photo');
+  // Others see the photo as Bob's avatar in their chat list and beside his messages.
+  await alicePage.reload();
+  const listAvatar = alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).locator('img.avatar-small');
+  await listAvatar.waitFor();
+  t.match(await listAvatar.getAttribute('src'), /\/uploads\/[0-9a-f-]{36}/, "Bob's photo is his avatar in Alice's list");
+  await alicePage.waitForFunction(() => {
+    const img = (globalThis as unknown as { document: { querySelector(s: string): ImageElement | null } }).document.querySelector('.chat-list img.avatar-small');
+    return !!img && img.complete && img.naturalWidth > 0;
+  });
+  await shot(alicePage, 'avatar-in-list');
   await bobPage.getByRole('button', { name: 'Remove photo' }).click();
   await bobPage.getByText('No photo yet.').waitFor();
   const { data, response } = await messengerClient(baseUrl).GET('/users/{id}', { params: { path: { id: (await bobSession()).userId }, query: { full: '1' } } });
   t.equal(response.status, 200, 'the profile is public');
   t.equal(data?.about, 'Builds things.', 'the about text was saved');
   t.notOk(data?.photos?.length, 'the photo is gone from the profile');
+
+  // Appearance: dark or light by choice, remembered; "Same as the system" follows the system again.
+  const background = () =>
+    bobPage.locator('html').evaluate((html) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(html).backgroundColor);
+  await bobPage.emulateMedia({ colorScheme: 'light' });
+  t.equal(await background(), 'rgb(244, 245, 247)', 'light by default on a light system');
+  await bobPage.getByLabel('Dark', { exact: true }).check();
+  t.equal(await background(), 'rgb(18, 20, 24)', 'Dark turns the page dark at once');
+  await bobPage.reload();
+  await bobPage.getByLabel('Dark', { exact: true }).waitFor();
+  t.ok(await bobPage.getByLabel('Dark', { exact: true }).isChecked(), 'the choice is remembered');
+  t.equal(await background(), 'rgb(18, 20, 24)', 'and applied after a reload');
+  await shot(bobPage, 'profile-dark-by-choice');
+  await bobPage.emulateMedia({ colorScheme: 'dark' });
+  await bobPage.getByLabel('Light', { exact: true }).check();
+  t.equal(await background(), 'rgb(244, 245, 247)', 'Light wins over a dark system');
+  await bobPage.getByLabel('Same as the system').check();
+  t.equal(await background(), 'rgb(18, 20, 24)', '"Same as the system" follows it again');
+  await bobPage.emulateMedia({ colorScheme: 'light' });
 });
 
 t.test('two-factor authentication: enable, log in with a code, disable', async (t) => {

@@ -1,6 +1,7 @@
 // The chat list: title, last message, time and unread count of each chat, newest first.
 import { useState } from 'preact/hooks';
 import { chatTitle, formatTime, type ChatInfo } from '../ui/api.ts';
+import { Avatar } from '../ui/avatar.tsx';
 
 /** One wording for the badge and the label, so sighted and screen-reader users hear the same number. */
 export const unreadText = (count: number) => (count > 99 ? '99+' : String(count));
@@ -26,11 +27,13 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
           const title = chatTitle(chat, me);
           const preview = last ? (last.deletedAt ? 'Message deleted' : last.text || (last.attachments?.length ? 'Attachment' : '')) : 'No messages yet';
           const time = formatTime(last?.createdAt ?? chat.createdAt);
+          // A personal chat shows the other person's photo; a group its initials.
+          const other = chat.isPersonal ? chat.allUsers?.find((user) => user.id !== me) : undefined;
           return (
             <li key={chat.id}>
               <a
                 href={`/?chat=${chat.id}`}
-                class="chat-item"
+                class="chat-item with-avatar"
                 data-chat-id={chat.id}
                 aria-current={chat.id === openChatId ? 'page' : undefined}
                 aria-label={`${title}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
@@ -41,6 +44,8 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                   onOpen(chat.id);
                 }}
               >
+                <Avatar user={other} name={title} />
+                <span class="chat-item-text">
                 <span class="chat-item-top">
                   <span class="chat-name">{title}</span>
                   <time dateTime={last?.createdAt ?? chat.createdAt}>{time}</time>
@@ -52,6 +57,7 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                       {unreadText(count)}
                     </span>
                   )}
+                </span>
                 </span>
               </a>
             </li>

@@ -5,12 +5,15 @@ import type { LiveEvent, Subscribe } from '../app.tsx';
 import { api, call, chatTitle, displayName, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
 import type { RealtimeStatus } from '../ui/realtime.ts';
 import { merge, readersOf } from './history.ts';
-import { Members } from './members.tsx';
+import { ChatHead } from './chat-head.tsx';
 import { MessageItem } from './message-item.tsx';
 import { Composer, PendingItem } from './composer.tsx';
 import { enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
 import { useTyping, useTypingSender } from './typing.ts';
 import { useReadMarks } from './read-marks.ts';
+import { JumpToLatest, revealMessage, Timeline } from './timeline.tsx';
+import { ReplyBar } from './reply.tsx';
+import { messageActions } from './message-actions.ts';
 
 const PAGE = 30;
 
@@ -43,8 +46,11 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const [draft, setDraft] = useState('');
   const [uploading, setUploading] = useState('');
   const [editing, setEditing] = useState<number>();
-  const [showMembers, setShowMembers] = useState(false);
   const [pending, setPending] = useState(() => pendingOf(chatId));
+  const [replyTo, setReplyTo] = useState<MessageInfo>();
+  /** The first message unread when the chat was opened (0: none), for the "New messages" divider. */
+  const [firstUnread, setFirstUnread] = useState<number>();
+  const [scrolledUp, setScrolledUp] = useState(false);
   const list = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -124,6 +130,12 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const onScroll = () => {
     const box = list.current;
     if (box && box.scrollTop < 40) void loadOlder();
+    setScrolledUp(!nearBottom());
+  };
+  const jumpToLatest = () => {
+    const box = list.current;
+    if (box) box.scrollTop = box.scrollHeight;
+    setScrolledUp(false);
   };
 
   const nearBottom = () => {
@@ -170,6 +182,17 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
 
   const unreadCount = messages.filter((message) => message.author.id !== me && !message.deletedAt && message.id > readUpTo).length;
   useEffect(() => onUnread(chatId, unreadCount), [unreadCount]);
+  useEffect(() => {
+    if (loaded && firstUnread === undefined) setFirstUnread(messages.find((m) => m.author.id !== me && !m.deletedAt && m.id > readUpTo)?.id ?? 0);
+  }, [loaded]);
+  // Opened with more unread than fits: start at the divider, not below what was missed.
+  useLayoutEffect(() => {
+    const box = list.current;
+    const divider = box?.querySelector('.new-divider');
+    if (!box || !divider) return;
+    const above = divider.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    if (above < 0) box.scrollTop = Math.max(41, box.scrollTop + above - 8);
+  }, [firstUnread]);
 
   const readers = useMemo(() => readersOf(messages, me), [messages, me]);
 
@@ -177,10 +200,11 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
     const message = await call(
       api.POST('/chats/{chatId}/messages', {
         params: { path: { chatId } },
-        body: { localId: `${me}+${uuid()}`, ...(text ? { text } : {}), ...(attachments ? { attachments: attachments as never } : {}) },
+        body: { localId: `${me}+${uuid()}`, ...(text ? { text } : {}), ...(attachments ? { attachments: attachments as never } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}) },
       }),
     );
     received(message);
+    setReplyTo(undefined);
     if (!listed) onChanged();
   };
 
@@ -191,7 +215,8 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
     setDraft('');
     setError('');
     // Through the outbox: a send that fails waits there for the connection, in order.
-    enqueue(me, chatId, text);
+    enqueue(me, chatId, text, replyTo?.id);
+    setReplyTo(undefined);
     void sendWaiting().then(() => (!listed ? onChanged() : undefined));
     composer.current?.focus();
   };
@@ -214,25 +239,14 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
     }
   };
 
+  const actions = messageActions(chatId, (changed) => setMessages((current) => merge(current, [changed])), fail);
   const saveEdit = async (message: MessageInfo, text: string) => {
     setError('');
-    try {
-      const updated = await call(api.PUT('/chats/{chatId}/messages/{messageId}', { params: { path: { chatId, messageId: message.id } }, body: { text } }));
-      setMessages((current) => merge(current, [updated]));
-      setEditing(undefined);
-    } catch (failure) {
-      fail(failure);
-    }
+    if (await actions.saveEdit(message, text)) setEditing(undefined);
   };
-
-  const remove = async (message: MessageInfo) => {
+  const remove = (message: MessageInfo) => {
     setError('');
-    try {
-      const deleted = await call(api.DELETE('/chats/{chatId}/messages/{messageId}', { params: { path: { chatId, messageId: message.id } } }));
-      setMessages((current) => merge(current, [deleted]));
-    } catch (failure) {
-      fail(failure);
-    }
+    void actions.remove(message);
   };
 
   const typingIds = useTyping(chatId, me, subscribe);
@@ -244,44 +258,23 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
 
   return (
     <section class="chat" aria-labelledby="chat-title">
-      <header class="chat-head">
-        <button type="button" class="back" onClick={onBack}>
-          ← Chats
-        </button>
-        <h2 id="chat-title" ref={heading} tabIndex={-1}>
-          {title}
-        </h2>
-        {chat && !chat.isPersonal && (
-          <button type="button" aria-expanded={showMembers} aria-controls="members" onClick={() => setShowMembers(!showMembers)}>
-            Members ({chat.allUsers?.length ?? 0})
-          </button>
-        )}
-      </header>
-      {showMembers && chat && (
-        <Members
-          chat={chat}
-          me={me}
-          onChat={(next) => {
-            setChat(next);
-            onChanged();
-          }}
-          onLeft={onClosed}
-          onError={fail}
-        />
-      )}
-      {error && (
-        <p class="error" role="alert">
-          {error}{' '}
-          <button type="button" class="link" onClick={() => setError('')}>
-            Dismiss
-          </button>
-        </p>
-      )}
-      {info && (
-        <p class="notice" role="status">
-          {info}
-        </p>
-      )}
+      <ChatHead
+        chat={chat}
+        me={me}
+        title={title}
+        heading={heading}
+        error={error}
+        info={info}
+        onDismiss={() => setError('')}
+        onBack={onBack}
+        onChat={(next) => {
+          setChat(next);
+          onChanged();
+        }}
+        onLeft={onClosed}
+        onError={fail}
+      />
+      <div class="messages-wrap">
       <div class="messages" ref={list} onScroll={onScroll} aria-live="polite" aria-relevant="additions text" role="log" aria-label={`Messages in ${title}`}>
         {hasMore && (
           <button type="button" class="older" onClick={loadOlder} disabled={loadingOlder}>
@@ -290,7 +283,10 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
         )}
         {loaded && messages.length === 0 && pending.length === 0 && <p class="empty">No messages yet. Say hello!</p>}
         <ol>
-          {messages.map((message) => (
+          <Timeline
+            messages={messages}
+            firstUnread={firstUnread}
+            render={(message) => (
             <MessageItem
               key={message.id}
               message={message}
@@ -304,16 +300,26 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
               }}
               onSave={saveEdit}
               onDelete={remove}
+              quoted={message.replyTo ? messages.find((m) => m.id === message.replyTo) : undefined}
+              onReply={(target) => {
+                setReplyTo(target);
+                composer.current?.focus();
+              }}
+              onQuote={(id) => void (revealMessage(list.current, id) || setInfo('The original message is further back: scroll up to load it.'))}
             />
-          ))}
+            )}
+          />
           {pending.map((entry) => (
             <PendingItem key={entry.localId} entry={entry} offline={status !== 'online'} onRetry={() => void sendWaiting()} />
           ))}
         </ol>
       </div>
+      {scrolledUp && <JumpToLatest onJump={jumpToLatest} />}
+      </div>
       <p class="typing" aria-live="polite">
         {typingNames.length ? `${typingNames.join(', ')} ${typingNames.length > 1 ? 'are' : 'is'} typing…` : ''}
       </p>
+      {replyTo && <ReplyBar target={replyTo} me={me} chat={chat} onCancel={() => setReplyTo(undefined)} />}
       <Composer
         composer={composer}
         draft={draft}

@@ -1,6 +1,7 @@
 // The members of a group: who is in it, adding people (any member), removing them (the
 // owner only: others are not shown a button that can only fail), leaving.
 import { useRef, useState } from 'preact/hooks';
+import { Avatar } from '../ui/avatar.tsx';
 import { UserSearch } from '../people/people.tsx';
 import { api, call, displayName, type ChatInfo } from '../ui/api.ts';
 
@@ -44,8 +45,8 @@ export function Members({ chat, me, onChat, onLeft, onError }: { chat: ChatInfo;
       <ul>
         {members.map((user) => (
           <li key={user.id}>
-            <span>
-              {displayName(user)} <small>@{user.username}</small>
+            <span class="member-name">
+              <Avatar user={user} name={displayName(user)} /> {displayName(user)} <small>@{user.username}</small>
               {chat.owner?.id === user.id && <small> · owner</small>}
             </span>
             {isOwner && user.id !== me && (

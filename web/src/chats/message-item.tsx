@@ -3,7 +3,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
 import { RichText } from '../ui/rich-text.tsx';
+import { Avatar } from '../ui/avatar.tsx';
 import { Attachment } from './attachment.tsx';
+import { Quote } from './reply.tsx';
 
 interface Props {
   message: MessageInfo;
@@ -15,9 +17,13 @@ interface Props {
   onEdit: (message: MessageInfo | undefined) => void;
   onSave: (message: MessageInfo, text: string) => void;
   onDelete: (message: MessageInfo) => void;
+  /** The message this one answers, when it is loaded. */
+  quoted?: MessageInfo;
+  onReply: (message: MessageInfo) => void;
+  onQuote: (id: number) => void;
 }
 
-export function MessageItem({ message, me, chat, readers, editing, onEdit, onSave, onDelete }: Props) {
+export function MessageItem({ message, me, chat, readers, editing, onEdit, onSave, onDelete, quoted, onReply, onQuote }: Props) {
   const [editText, setEditText] = useState(message.text);
   const [confirming, setConfirming] = useState(false);
   const editor = useRef<HTMLTextAreaElement>(null);
@@ -32,15 +38,24 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
     onSave(message, editText.trim());
   };
   const unread = !mine && !message.deletedAt;
+  const author = chat?.allUsers?.find((u) => u.id === message.author.id) ?? message.author;
+  const authorName = displayName(message.author.name ? message.author : author);
+  const reply = !message.deletedAt && !editing && (
+    <button type="button" class="link" onClick={() => onReply(message)} aria-label={`Reply to ${mine ? 'your message' : authorName}: ${(message.text ?? '').slice(0, 40)}`}>
+      Reply
+    </button>
+  );
   return (
     <li class={`message ${mine ? 'mine' : 'theirs'}`} data-message-id={message.id} data-theirs={unread ? '' : undefined}>
       <div class="meta">
-        <span class="author">{mine ? 'You' : displayName(message.author.name ? message.author : chat?.allUsers?.find((u) => u.id === message.author.id))}</span>
+        {!mine && <Avatar user={author} name={authorName} />}
+        <span class="author">{mine ? 'You' : authorName}</span>
         <time dateTime={message.createdAt} title={new Date(message.createdAt).toLocaleString()}>
           {formatTime(message.createdAt)}
         </time>
         {message.editedAt && !message.deletedAt && <span class="edited">edited</span>}
       </div>
+      {message.replyTo && !message.deletedAt && <Quote id={message.replyTo} quoted={quoted} me={me} chat={chat} onQuote={onQuote} />}
       {message.deletedAt ? (
         <p class="text deleted">Message deleted</p>
       ) : editing ? (
@@ -85,6 +100,11 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
         )
       )}
       {!message.deletedAt && message.attachments?.map((media) => <Attachment key={media.id} media={media} sentAt={message.createdAt} />)}
+      {!mine && reply && (
+        <div class="status-line">
+          <span class="actions">{reply}</span>
+        </div>
+      )}
       {mine && !message.deletedAt && (
         <div class="status-line">
           <span class={readers.length ? 'read' : 'sent'}>
@@ -92,6 +112,7 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
           </span>
           {!editing && (
             <span class="actions">
+              {reply}
               {message.text && (
                 <button
                   type="button"

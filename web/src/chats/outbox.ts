@@ -7,6 +7,8 @@ export interface Pending {
   localId: string;
   chatId: string;
   text: string;
+  /** The message this one answers. */
+  replyTo?: number;
   failed: boolean;
 }
 
@@ -36,8 +38,8 @@ export function onOutboxChange(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-export function enqueue(me: number, chatId: string, text: string) {
-  save([...entries, { localId: `${me}+${uuid()}`, chatId, text, failed: false }]);
+export function enqueue(me: number, chatId: string, text: string, replyTo?: number) {
+  save([...entries, { localId: `${me}+${uuid()}`, chatId, text, ...(replyTo ? { replyTo } : {}), failed: false }]);
 }
 
 export function discard(localId: string) {
@@ -52,7 +54,7 @@ export function flush(onSent: (message: MessageInfo) => void, onFailed: (error: 
         const next = entries[0];
         if (!next) return;
         try {
-          const message = await call(api.POST('/chats/{chatId}/messages', { params: { path: { chatId: next.chatId } }, body: { localId: next.localId, text: next.text } }));
+          const message = await call(api.POST('/chats/{chatId}/messages', { params: { path: { chatId: next.chatId } }, body: { localId: next.localId, text: next.text, ...(next.replyTo ? { replyTo: next.replyTo } : {}) } }));
           save(entries.filter((entry) => entry.localId !== next.localId));
           onSent(message);
         } catch (error) {

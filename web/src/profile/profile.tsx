@@ -1,5 +1,6 @@
 // My profile: name and about, photo, password, two-factor authentication, log out.
 import type { RefObject } from 'preact';
+import { ThemeChoice } from '../ui/theme.tsx';
 import { useEffect, useState } from 'preact/hooks';
 import { Feedback } from '../ui/feedback.tsx';
 import { api, call, errorText, uploadFile, type UserInfo } from '../ui/api.ts';
@@ -133,6 +134,7 @@ export function ProfileView({ headingRef, onUser, onLogout }: Props) {
         <Feedback error={photoError} done={photoDone} />
       </div>
 
+      <ThemeChoice />
       <PasswordForm />
       <TwoFactor />
 

@@ -1,0 +1,54 @@
+// The top of an open chat: back (phone), title, members of a group, and the chat's notices.
+import type { RefObject } from 'preact';
+import { useState } from 'preact/hooks';
+import type { ChatInfo } from '../ui/api.ts';
+import { Members } from './members.tsx';
+
+interface Props {
+  chat?: ChatInfo;
+  me: number;
+  title: string;
+  heading: RefObject<HTMLHeadingElement | null>;
+  error: string;
+  info: string;
+  onDismiss: () => void;
+  onBack: () => void;
+  onChat: (chat: ChatInfo) => void;
+  onLeft: () => void;
+  onError: (error: unknown) => void;
+}
+
+export function ChatHead({ chat, me, title, heading, error, info, onDismiss, onBack, onChat, onLeft, onError }: Props) {
+  const [showMembers, setShowMembers] = useState(false);
+  return (
+    <>
+      <header class="chat-head">
+        <button type="button" class="back" onClick={onBack}>
+          ← Chats
+        </button>
+        <h2 id="chat-title" ref={heading} tabIndex={-1}>
+          {title}
+        </h2>
+        {chat && !chat.isPersonal && (
+          <button type="button" aria-expanded={showMembers} aria-controls="members" onClick={() => setShowMembers(!showMembers)}>
+            Members ({chat.allUsers?.length ?? 0})
+          </button>
+        )}
+      </header>
+      {showMembers && chat && <Members chat={chat} me={me} onChat={onChat} onLeft={onLeft} onError={onError} />}
+      {error && (
+        <p class="error" role="alert">
+          {error}{' '}
+          <button type="button" class="link" onClick={onDismiss}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      {info && (
+        <p class="notice" role="status">
+          {info}
+        </p>
+      )}
+    </>
+  );
+}
