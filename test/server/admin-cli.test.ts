@@ -216,7 +216,8 @@ t.test('against PostgreSQL', { skip: !process.env.TEST_DATABASE_URL && 'TEST_DAT
 
 t.test('against a PGlite data directory', async (t) => {
   const dataDir = await tempDir(t);
-  await exercise(t, { env: { DATA_DIR: dataDir }, open: () => openDatabase({ dataDir }) });
+  // Each suite runs the commands on its own database: the PostgreSQL suite has them above.
+  if (!process.env.TEST_DATABASE_URL) await exercise(t, { env: { DATA_DIR: dataDir }, open: () => openDatabase({ dataDir }) });
 
   t.test('while a server holds the data directory, commands refuse and say why', async (t) => {
     // What a running server leaves there: its pid in parley.pid (this test process stands in).

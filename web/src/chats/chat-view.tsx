@@ -11,7 +11,7 @@ import { Composer, PendingItem } from './composer.tsx';
 import { enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
 import { useTyping, useTypingSender } from './typing.ts';
 import { useReadMarks } from './read-marks.ts';
-import { JumpToLatest, revealMessage, Timeline } from './timeline.tsx';
+import { JumpToLatest, revealMessage, Timeline, useFirstUnread } from './timeline.tsx';
 import { ReplyBar } from './reply.tsx';
 import { messageActions } from './message-actions.ts';
 
@@ -48,8 +48,6 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const [editing, setEditing] = useState<number>();
   const [pending, setPending] = useState(() => pendingOf(chatId));
   const [replyTo, setReplyTo] = useState<MessageInfo>();
-  /** The first message unread when the chat was opened (0: none), for the "New messages" divider. */
-  const [firstUnread, setFirstUnread] = useState<number>();
   const [scrolledUp, setScrolledUp] = useState(false);
   const list = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
@@ -182,17 +180,7 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
 
   const unreadCount = messages.filter((message) => message.author.id !== me && !message.deletedAt && message.id > readUpTo).length;
   useEffect(() => onUnread(chatId, unreadCount), [unreadCount]);
-  useEffect(() => {
-    if (loaded && firstUnread === undefined) setFirstUnread(messages.find((m) => m.author.id !== me && !m.deletedAt && m.id > readUpTo)?.id ?? 0);
-  }, [loaded]);
-  // Opened with more unread than fits: start at the divider, not below what was missed.
-  useLayoutEffect(() => {
-    const box = list.current;
-    const divider = box?.querySelector('.new-divider');
-    if (!box || !divider) return;
-    const above = divider.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    if (above < 0) box.scrollTop = Math.max(41, box.scrollTop + above - 8);
-  }, [firstUnread]);
+  const firstUnread = useFirstUnread(loaded, messages, me, readUpTo, list);
 
   const readers = useMemo(() => readersOf(messages, me), [messages, me]);
 

@@ -1,6 +1,7 @@
 // The messages of a chat in order, with a separator where the day changes and a "New
 // messages" divider above the first message that was unread when the chat was opened.
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, RefObject } from 'preact';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import type { MessageInfo } from '../ui/api.ts';
 
 /** "Today", "Yesterday" or the date (with the year when it is not this year's). */
@@ -53,4 +54,24 @@ export function JumpToLatest({ onJump }: { onJump: () => void }) {
       Jump to latest ↓
     </button>
   );
+}
+
+/**
+ * The first message that was unread when the chat was opened (0: none), fixed from then on; a
+ * chat opened with more unread than fits starts at it, not below what was missed.
+ */
+export function useFirstUnread(loaded: boolean, messages: MessageInfo[], me: number, readUpTo: number, list: RefObject<HTMLElement | null>) {
+  const [firstUnread, setFirstUnread] = useState<number>();
+  useEffect(() => {
+    if (loaded && firstUnread === undefined) setFirstUnread(messages.find((m) => m.author.id !== me && !m.deletedAt && m.id > readUpTo)?.id ?? 0);
+  }, [loaded]);
+  useLayoutEffect(() => {
+    const box = list.current;
+    const divider = box?.querySelector('.new-divider');
+    if (!box || !divider) return;
+    const above = divider.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    // Not to the very top: that would load older history at once.
+    if (above < 0) box.scrollTop = Math.max(41, box.scrollTop + above - 8);
+  }, [firstUnread]);
+  return firstUnread;
 }
