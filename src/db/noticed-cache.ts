@@ -1,4 +1,4 @@
-// The one pattern for caches of read-mostly rows (docs: /work/shared/design.md): a bounded
+// The one pattern for caches of read-mostly rows (../shared/design.md, "Caches of read-mostly rows"): a bounded
 // LRU whose entries go when a change-notice trigger (src/db/change-notices.ts) reports a
 // change, in every process; a load that overlapped an invalidation is answered but not kept
 // (it may have read the old rows); a TTL is the safety net for a lost notice, and a
