@@ -48,9 +48,7 @@ CREATE TABLE "users" (
 	"name" text NOT NULL,
 	"username" text NOT NULL,
 	"email" text,
-	"email_verified" boolean DEFAULT false NOT NULL,
 	"password_hash" text NOT NULL,
-	"password_digest_hash" text,
 	"about" text,
 	"language" text,
 	"account_key_hash" text,
@@ -153,15 +151,6 @@ CREATE TABLE "e2e_user_keys" (
 	"user_id" integer PRIMARY KEY NOT NULL,
 	"public_key" text NOT NULL,
 	"private_key" text NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
-);
---> statement-breakpoint
-CREATE TABLE "email_two_factor" (
-	"user_id" integer PRIMARY KEY NOT NULL,
-	"enabled" boolean DEFAULT false NOT NULL,
-	"code_hash" text,
-	"code_expires_at" timestamp with time zone,
-	"code_wrong_guesses" integer DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -272,7 +261,6 @@ ALTER TABLE "read_marks" ADD CONSTRAINT "read_marks_user_id_users_id_fk" FOREIGN
 ALTER TABLE "realtime_connections" ADD CONSTRAINT "realtime_connections_instance_id_realtime_instances_id_fk" FOREIGN KEY ("instance_id") REFERENCES "public"."realtime_instances"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "realtime_connections" ADD CONSTRAINT "realtime_connections_session_id_device_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."device_sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "e2e_user_keys" ADD CONSTRAINT "e2e_user_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "email_two_factor" ADD CONSTRAINT "email_two_factor_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "totp_enrolments" ADD CONSTRAINT "totp_enrolments_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "identity_accepted_terms" ADD CONSTRAINT "identity_accepted_terms_user_id_identity_accounts_user_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."identity_accounts"("user_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "identity_access_tokens" ADD CONSTRAINT "identity_access_tokens_user_id_identity_accounts_user_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."identity_accounts"("user_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -1,6 +1,6 @@
-// Writes drizzle/ from src/db/schema with drizzle-kit. Until the first release the
-// migrations are regenerated as one baseline (`--baseline`), so parallel schema work
-// does not pile up ALTERs; after it, plain `drizzle-kit generate` adds one migration.
+// Writes drizzle/ from src/db/schema with drizzle-kit: one new migration per schema change.
+// Databases made by earlier versions exist (every `npm start` made one), so the applied
+// migrations are never rewritten; `--baseline` (all in one) is for an empty project only.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
