@@ -671,6 +671,83 @@ t.test('two-factor authentication: enable, log in with a code, disable', async (
   t.equal(await alicePage.getByLabel('Two-factor code').count(), 0, 'no code asked once it is off');
 });
 
+/** Both open their chat with each other (on a phone the list is behind "← Chats"). */
+async function openPersonalChat() {
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).click();
+  const back = bobPage.getByRole('button', { name: '← Chats' });
+  if (await back.isVisible()) await back.click();
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
+  await alicePage.getByLabel('Message', { exact: true }).waitFor();
+}
+
+/** A file made in the page and handed over as a drop on the messages or a paste into the composer. */
+const handOver = (page: Page, how: 'drop' | 'paste', name: string, type: string, bytes: number[] | number) =>
+  page.evaluate(
+    ({ how, name, type, bytes }) => {
+      const scope = globalThis as unknown as Record<string, any>;
+      const content = typeof bytes === 'number' ? new scope.Uint8Array(bytes) : new scope.Uint8Array(bytes);
+      const data = new scope.DataTransfer();
+      data.items.add(new scope.File([content], name, { type }));
+      const target = scope.document.querySelector(how === 'drop' ? '.messages' : '#composer');
+      const event =
+        how === 'drop'
+          ? new scope.DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+          : new scope.ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+      target.dispatchEvent(event);
+    },
+    { how, name, type, bytes },
+  );
+
+t.test('drag-and-drop and paste upload an image, with progress and cancel', async (t) => {
+  await openPersonalChat();
+  const images = bobPage.locator('li.message img[alt^="Image preview"]');
+  const before = await images.count();
+  const png = [...(await sharp({ create: { width: 120, height: 80, channels: 3, background: '#3a7' } }).png().toBuffer())];
+  await handOver(alicePage, 'drop', 'dropped.png', 'image/png', png);
+  await images.nth(before).waitFor();
+  t.pass('an image dropped on Alice\'s chat reaches Bob');
+  await handOver(alicePage, 'paste', 'image.png', 'image/png', png);
+  await images.nth(before + 1).waitFor();
+  t.pass('an image pasted into Alice\'s composer reaches Bob');
+
+  // Cancel: the upload is held at the network so that Cancel surely comes first.
+  let held: { abort(): Promise<void> } | undefined;
+  await alicePage.route('**/api/uploads', (route) => void (held = route));
+  await handOver(alicePage, 'drop', 'big.bin', 'application/octet-stream', 8_000_000);
+  await alicePage.getByRole('status').filter({ hasText: 'Uploading big.bin' }).locator('progress').waitFor();
+  await shot(alicePage, 'upload-progress');
+  await alicePage.getByRole('button', { name: 'Cancel upload' }).click();
+  await alicePage.getByLabel('Attach a file').waitFor({ state: 'attached' });
+  await alicePage.unroute('**/api/uploads');
+  await held?.abort().catch(() => {});
+  await alicePage.getByLabel('Message', { exact: true }).fill('After the cancelled upload');
+  await alicePage.keyboard.press('Enter');
+  await messageItem(bobPage, 'After the cancelled upload').waitFor();
+  t.equal(await bobPage.getByRole('link', { name: /Download file \(BIN/ }).count(), 0, 'the cancelled file was never sent');
+  t.equal(await images.count(), before + 2, 'no other attachment arrived');
+});
+
+t.test('an image opens in the in-app viewer; Esc closes it and focus returns', async (t) => {
+  const opener = bobPage.getByRole('link', { name: /^Open Image \(PNG/ }).last();
+  await opener.click();
+  const viewer = bobPage.getByRole('dialog');
+  const full = viewer.locator('img');
+  await full.waitFor();
+  const src = await full.getAttribute('src');
+  t.match(src, /^\/uploads\/[0-9a-f-]{36}\.png$/, 'the viewer shows the full image, not the preview');
+  t.equal(await viewer.getByRole('link', { name: 'Download' }).getAttribute('href'), src, 'with a download link');
+  t.equal(bobPage.url().includes('/uploads/'), false, 'the page stays in the app');
+  await shot(bobPage, 'image-viewer');
+  await bobPage.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'hidden' });
+  const focusedLabel = await bobPage.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('aria-label'));
+  t.match(focusedLabel, /^Open Image \(PNG/, 'focus is back on the image');
+  await opener.click();
+  await viewer.getByRole('button', { name: 'Close' }).click();
+  await viewer.waitFor({ state: 'hidden' });
+  t.pass('the Close button closes it too');
+});
+
 t.test('screenshots for docs/: desktop and phone, light and dark', async (t) => {
   const docs = path.resolve(import.meta.dirname, '../../docs/screenshots');
   await mkdir(docs, { recursive: true });
@@ -689,6 +766,79 @@ t.test('screenshots for docs/: desktop and phone, light and dark', async (t) => 
   await alicePage.emulateMedia({ colorScheme: 'light' });
   await bobPage.emulateMedia({ colorScheme: 'light' });
   t.pass('docs/screenshots/{desktop,phone}-{light,dark}.png');
+});
+
+t.test('the chat menu: mute, rename, clear, archive, delete', async (t) => {
+  await navigate(alicePage, 'New chat');
+  await alicePage.getByLabel('Find people').fill(bob.username);
+  await alicePage.getByRole('button', { name: `Add ${bob.name} to group` }).click();
+  await alicePage.getByLabel('Group name').fill('Book club');
+  await alicePage.getByRole('button', { name: 'Create group' }).click();
+  await alicePage.getByRole('heading', { name: 'Book club' }).waitFor();
+  await alicePage.getByLabel('Message', { exact: true }).fill('Chapter one');
+  await alicePage.keyboard.press('Enter');
+  // The sent message, not its outbox copy (both may be on screen for a moment).
+  await messageItem(alicePage, 'Chapter one').and(alicePage.locator('li.message:not(.pending)')).waitFor();
+  const bobBack = bobPage.getByRole('button', { name: '← Chats' });
+  if (await bobBack.isVisible()) await bobBack.click();
+  await bobPage.getByRole('link', { name: /^Book club/ }).waitFor();
+
+  // The menu is one button; the keyboard opens it, arrows move, Esc closes it.
+  const menuButton = alicePage.getByRole('button', { name: 'Chat menu' });
+  await menuButton.focus();
+  await alicePage.keyboard.press('Enter');
+  await alicePage.locator('[role="menuitem"]:focus', { hasText: 'Mute' }).waitFor();
+  t.pass('the first item has the focus');
+  await alicePage.keyboard.press('ArrowDown');
+  await alicePage.locator('[role="menuitem"]:focus', { hasText: 'Archive' }).waitFor();
+  t.pass('ArrowDown moves to the next item');
+  await alicePage.keyboard.press('Escape');
+  await alicePage.getByRole('menu').waitFor({ state: 'detached' });
+  t.pass('Esc closes the menu');
+
+  // Mute: the list and the header say so at once.
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Mute' }).click();
+  await alicePage.getByRole('link', { name: /^Book club, muted/ }).waitFor();
+  await alicePage.locator('#chat-title .muted-marker').waitFor();
+  t.pass('a muted chat is marked in the list and the header');
+  await shot(alicePage, 'chat-menu-muted');
+
+  // Rename: the other member sees the new title live.
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Rename group' }).click();
+  await alicePage.getByLabel('Group name').fill('Reading club');
+  await alicePage.getByRole('button', { name: 'Save' }).click();
+  await alicePage.getByRole('heading', { name: /^Reading club/ }).waitFor();
+  await bobPage.getByRole('link', { name: /^Reading club/ }).waitFor();
+  t.pass('the new group name reaches the other member live');
+
+  // Clear history, after a confirm step.
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Clear history' }).click();
+  await alicePage.getByRole('alertdialog').getByRole('button', { name: 'Clear history' }).click();
+  await messageItem(alicePage, 'Chapter one').waitFor({ state: 'detached' });
+  t.equal(await alicePage.locator('li.message').count(), 0, 'the history is empty');
+
+  // Archive: gone from the list, back behind the "Archived" toggle.
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Archive' }).click();
+  await alicePage.getByRole('link', { name: /^Reading club/ }).waitFor({ state: 'detached' });
+  t.pass('an archived chat leaves the list');
+  await alicePage.getByRole('button', { name: /^Archived \(1\)/ }).click();
+  await alicePage.getByRole('link', { name: /^Reading club/ }).waitFor();
+  t.pass('the Archived toggle shows it');
+  await shot(alicePage, 'chat-menu-archived');
+
+  // Delete, after a confirm step: gone from both lists.
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Delete chat' }).click();
+  await alicePage.getByRole('alertdialog').getByRole('button', { name: 'Delete chat' }).click();
+  await alicePage.getByRole('link', { name: /^Reading club/ }).waitFor({ state: 'detached' });
+  await bobPage.getByRole('link', { name: /^Reading club/ }).waitFor({ state: 'detached' });
+  t.pass('a deleted chat leaves the lists');
+  const toggle = alicePage.getByRole('button', { name: '← All chats' });
+  if (await toggle.isVisible()) await toggle.click();
 });
 
 t.test('nothing the client asks for is missing', async (t) => {

@@ -1,6 +1,7 @@
 // An attachment: an image shows a placeholder until its preview is made (a moment after the
 // upload) and then the preview; other files a download link.
 import { useEffect, useState } from 'preact/hooks';
+import { ImageViewer } from './image-viewer.tsx';
 import { fileUrl, formatSize, IMAGE_TYPES, previewUrl, type MediaInfo } from '../ui/api.ts';
 
 /** Previews take a moment after the upload: asking at once would only get 404s. */
@@ -10,6 +11,7 @@ export function Attachment({ media, sentAt }: { media: MediaInfo; sentAt: string
   const fresh = Date.now() - Date.parse(sentAt) < 10_000;
   const [attempt, setAttempt] = useState(fresh ? -1 : 0);
   const [ready, setReady] = useState(false);
+  const [viewing, setViewing] = useState(false);
   useEffect(() => {
     if (attempt !== -1) return;
     const timer = setTimeout(() => setAttempt(0), FIRST_TRY_MS);
@@ -25,7 +27,20 @@ export function Attachment({ media, sentAt }: { media: MediaInfo; sentAt: string
   const gaveUp = attempt > 8;
   const label = `Image (${media.fileType.toUpperCase()}, ${formatSize(media.fileSize)})`;
   return (
-    <a class="image" href={fileUrl(media)} target="_blank" rel="noopener" aria-label={`Open ${label}`}>
+    <>
+    <a
+      class="image"
+      href={fileUrl(media)}
+      target="_blank"
+      rel="noopener"
+      aria-label={`Open ${label}`}
+      onClick={(event) => {
+        // A modified click still opens the raw file in a new tab, as links do.
+        if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        setViewing(true);
+      }}
+    >
       {!ready && <span class="placeholder-image">{gaveUp ? 'Open image' : 'Preparing preview…'}</span>}
       {!gaveUp && attempt >= 0 && (
         <img
@@ -40,5 +55,7 @@ export function Attachment({ media, sentAt }: { media: MediaInfo; sentAt: string
         />
       )}
     </a>
+    {viewing && <ImageViewer src={fileUrl(media)} label={label} onClose={() => setViewing(false)} />}
+    </>
   );
 }

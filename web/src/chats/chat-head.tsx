@@ -3,6 +3,8 @@ import type { RefObject } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ChatInfo } from '../ui/api.ts';
 import { Members } from './members.tsx';
+import { ChatMenu } from './chat-menu.tsx';
+import { Avatar } from '../ui/avatar.tsx';
 
 interface Props {
   chat?: ChatInfo;
@@ -26,14 +28,17 @@ export function ChatHead({ chat, me, title, heading, error, info, onDismiss, onB
         <button type="button" class="back" onClick={onBack}>
           ← Chats
         </button>
+        {chat && !chat.isPersonal && <Avatar user={chat.images?.length ? { photos: chat.images } : undefined} name={title} />}
         <h2 id="chat-title" ref={heading} tabIndex={-1}>
           {title}
+          {chat?.isMuted && <span class="muted-marker"> (muted)</span>}
         </h2>
         {chat && !chat.isPersonal && (
           <button type="button" aria-expanded={showMembers} aria-controls="members" onClick={() => setShowMembers(!showMembers)}>
             Members ({chat.allUsers?.length ?? 0})
           </button>
         )}
+        {chat && <ChatMenu chat={chat} me={me} onChat={onChat} onGone={onLeft} onError={onError} />}
       </header>
       {showMembers && chat && <Members chat={chat} me={me} onChat={onChat} onLeft={onLeft} onError={onError} />}
       {error && (

@@ -8,9 +8,13 @@ export const unreadText = (count: number) => (count > 99 ? '99+' : String(count)
 
 export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: ChatInfo[]; me: number; unread: Record<string, number>; openChatId?: string; onOpen: (chatId: string) => void }) {
   const [query, setQuery] = useState('');
+  const [archivedShown, setArchivedShown] = useState(false);
   if (chats.length === 0) return <p class="empty">No chats yet. Start one with “New chat”.</p>;
   const wanted = query.trim().toLocaleLowerCase();
-  const shown = wanted ? chats.filter((chat) => chatTitle(chat, me).toLocaleLowerCase().includes(wanted)) : chats;
+  // Archived chats live behind the "Archived" toggle, the others in the main list.
+  const archived = chats.filter((chat) => chat.isArchived);
+  const listed = archivedShown ? archived : chats.filter((chat) => !chat.isArchived);
+  const shown = wanted ? listed.filter((chat) => chatTitle(chat, me).toLocaleLowerCase().includes(wanted)) : listed;
   return (
     <>
       <div class="chat-search">
@@ -19,7 +23,12 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
         </label>
         <input id="chat-search" type="search" placeholder="Search chats" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
       </div>
-      {shown.length === 0 && <p class="empty">No chat is called “{query.trim()}”.</p>}
+      {(archived.length > 0 || archivedShown) && (
+        <button type="button" class="link archived-toggle" aria-pressed={archivedShown} onClick={() => setArchivedShown(!archivedShown)}>
+          {archivedShown ? '← All chats' : `Archived (${archived.length})`}
+        </button>
+      )}
+      {shown.length === 0 && <p class="empty">{wanted ? `No chat is called “${query.trim()}”.` : archivedShown ? 'No archived chats.' : 'All your chats are archived.'}</p>}
       <ul class="chat-list" aria-labelledby="chats-title">
         {shown.map((chat) => {
           const count = unread[chat.id] ?? 0;
@@ -36,7 +45,7 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                 class="chat-item with-avatar"
                 data-chat-id={chat.id}
                 aria-current={chat.id === openChatId ? 'page' : undefined}
-                aria-label={`${title}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
+                aria-label={`${title}${chat.isMuted ? ', muted' : ''}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
                 onClick={(event) => {
                   // A plain click opens in place; Ctrl/⌘/middle click keep the browser's behaviour.
                   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -44,10 +53,15 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                   onOpen(chat.id);
                 }}
               >
-                <Avatar user={other} name={title} />
+                <Avatar user={other ?? (chat.images?.length ? { photos: chat.images } : undefined)} name={title} />
                 <span class="chat-item-text">
                 <span class="chat-item-top">
                   <span class="chat-name">{title}</span>
+                  {chat.isMuted && (
+                    <span class="muted-marker" aria-hidden="true" title="Muted">
+                      Muted
+                    </span>
+                  )}
                   <time dateTime={last?.createdAt ?? chat.createdAt}>{time}</time>
                 </span>
                 <span class="chat-item-bottom">

@@ -2,12 +2,13 @@
 // attachments, read marks for what is on screen, and the members of a group.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { LiveEvent, Subscribe } from '../app.tsx';
-import { api, call, chatTitle, displayName, errorText, uploadFile, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
+import { api, call, chatTitle, displayName, errorText, uuid, type ChatInfo, type MediaInfo, type MessageInfo } from '../ui/api.ts';
 import type { RealtimeStatus } from '../ui/realtime.ts';
 import { merge, readersOf } from './history.ts';
 import { ChatHead } from './chat-head.tsx';
 import { MessageItem } from './message-item.tsx';
 import { Composer, PendingItem } from './composer.tsx';
+import { CancelledUpload, fileOf, startUpload } from './upload.ts';
 import { enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
 import { useTyping, useTypingSender } from './typing.ts';
 import { useReadMarks } from './read-marks.ts';
@@ -44,7 +45,7 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const [error, setError] = useState('');
   const [info, setInfo] = useState('');
   const [draft, setDraft] = useState('');
-  const [uploading, setUploading] = useState('');
+  const [upload, setUpload] = useState<{ name: string; fraction: number; cancel: () => void }>();
   const [editing, setEditing] = useState<number>();
   const [pending, setPending] = useState(() => pendingOf(chatId));
   const [replyTo, setReplyTo] = useState<MessageInfo>();
@@ -209,22 +210,41 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
     composer.current?.focus();
   };
 
-  const attach = async (event: Event) => {
-    const input = event.currentTarget as HTMLInputElement;
-    const file = input.files?.[0];
-    input.value = '';
-    if (!file) return;
+  // From the file picker, a drop or a paste: upload with progress (Cancel aborts, nothing is sent).
+  const uploadAndSend = async (file: File) => {
+    if (upload) return;
     setError('');
-    setUploading(file.name);
+    const started = startUpload(file, (fraction) => setUpload((current) => current && { ...current, fraction }));
+    setUpload({ name: file.name, fraction: 0, cancel: started.cancel });
     try {
-      const { media } = await uploadFile(file);
+      const { media } = await started.done;
       await post(draft.trim(), [media]);
       setDraft('');
     } catch (failure) {
-      fail(failure);
+      if (!(failure instanceof CancelledUpload)) fail(failure);
     } finally {
-      setUploading('');
+      setUpload(undefined);
     }
+  };
+
+  const attach = (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void uploadAndSend(file);
+  };
+  const [dragging, setDragging] = useState(false);
+  const dropped = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    const file = fileOf(event.dataTransfer);
+    if (file) void uploadAndSend(file);
+  };
+  const pasted = (event: ClipboardEvent) => {
+    const file = fileOf(event.clipboardData);
+    if (!file) return; // plain text: the textarea's own paste
+    event.preventDefault();
+    void uploadAndSend(file);
   };
 
   const actions = messageActions(chatId, (changed) => setMessages((current) => merge(current, [changed])), fail);
@@ -245,7 +265,18 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
   const others = (chat?.allUsers ?? []).filter((user) => user.id !== me);
 
   return (
-    <section class="chat" aria-labelledby="chat-title">
+    <section
+      class={dragging ? 'chat dragging' : 'chat'}
+      aria-labelledby="chat-title"
+      onDragOver={(event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(event) => event.currentTarget === event.target && setDragging(false)}
+      onDrop={dropped}
+      onPaste={pasted}
+    >
       <ChatHead
         chat={chat}
         me={me}
@@ -312,7 +343,7 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
         composer={composer}
         draft={draft}
         placeholder={others.length ? `Message ${title}` : 'Write a message'}
-        uploading={uploading}
+        upload={upload}
         onDraft={(text) => {
           setDraft(text);
           if (text.trim()) typed();

@@ -7,7 +7,7 @@ export function Composer({
   composer,
   draft,
   placeholder,
-  uploading,
+  upload,
   onDraft,
   onSend,
   onAttach,
@@ -16,7 +16,7 @@ export function Composer({
   composer: RefObject<HTMLTextAreaElement | null>;
   draft: string;
   placeholder: string;
-  uploading: string;
+  upload?: { name: string; fraction: number; cancel: () => void };
   onDraft: (text: string) => void;
   onSend: (event?: Event) => void;
   onAttach: (event: Event) => void;
@@ -45,10 +45,20 @@ export function Composer({
           }
         }}
       />
-      <label class="button attach">
-        {uploading ? `Uploading ${uploading}…` : 'Attach a file'}
-        <input type="file" class="visually-hidden" onChange={onAttach} disabled={!!uploading} />
-      </label>
+      {upload ? (
+        <div class="upload-progress" role="status">
+          <label for="upload-progress">Uploading {upload.name}…</label>
+          <progress id="upload-progress" max={1} value={upload.fraction} />
+          <button type="button" onClick={upload.cancel}>
+            Cancel upload
+          </button>
+        </div>
+      ) : (
+        <label class="button attach">
+          Attach a file
+          <input type="file" class="visually-hidden" onChange={onAttach} />
+        </label>
+      )}
       <button type="submit" class="primary" disabled={!draft.trim()}>
         Send
       </button>

@@ -109,7 +109,7 @@ const FRIENDLY_PASSWORD: Record<string, string> = {
   'totp-invalid': 'That password is not right.',
 };
 
-function failure(status: number, body: unknown): ApiFailure {
+export function failure(status: number, body: unknown): ApiFailure {
   const envelope = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   // Messenger: {error: true, reason}; Rocket.Chat: {success: false, error, errorType} or {status, message}.
   const raw =
