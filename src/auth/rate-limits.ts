@@ -1,6 +1,6 @@
 // Rate limits on everything that can be guessed (passwords, account keys, 2FA codes,
 // email tokens). Counters live in PostgreSQL, so every Parley process shares them.
-import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { rateLimits } from '../db/schema/index.ts';
@@ -10,6 +10,17 @@ import { reportRefusal } from '../http/metric-events.ts';
 export class RateLimitedError extends ApiError {
   constructor(retryAfterSeconds: number) {
     super(429, `Too many attempts; try again in ${retryAfterSeconds} s`, 'rate-limited', undefined, retryAfterSeconds);
+  }
+}
+
+/** Counts one attempt for the key; a refusal is counted for /metrics and thrown as a 429. */
+async function consumeOrRefuse(limiter: RateLimiterAbstract, name: string, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    reportRefusal(name);
+    throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
   }
 }
 
@@ -33,17 +44,7 @@ export class Limiter {
 
   /** Counts one attempt for each key; throws RateLimitedError when any key is over its limit. */
   async consume(...keys: string[]): Promise<void> {
-    for (const key of keys) {
-      try {
-        await this.limiter.consume(key);
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) {
-          reportRefusal(this.name);
-          throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
-        }
-        throw rejection;
-      }
-    }
+    for (const key of keys) await consumeOrRefuse(this.limiter, this.name, key);
   }
 
   /** Forgets a key's attempts (after a success). */
@@ -74,15 +75,7 @@ export class MemoryLimiter {
 
   /** Counts one request for the key; throws RateLimitedError when it is over the limit. */
   async consume(key: string): Promise<void> {
-    try {
-      await this.limiter.consume(key);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        reportRefusal(this.name);
-        throw new RateLimitedError(Math.ceil(rejection.msBeforeNext / 1000) || 1);
-      }
-      throw rejection;
-    }
+    await consumeOrRefuse(this.limiter, this.name, key);
   }
 }
 
