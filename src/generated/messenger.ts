@@ -71,6 +71,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether these users are online now, and when each was last seen
+         * @description For a signed-in caller, as `lastSeen` is. A user is online while a realtime socket of
+         *     theirs is open in a live process. Changes after this answer arrive as `userPresence`
+         *     events (a Presence) to the users who share a chat with them, when their first socket
+         *     opens and when their last one closes. Unknown ids are left out.
+         */
+        get: operations["getPresence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/login": {
         parameters: {
             query?: never;
@@ -451,7 +474,7 @@ export interface paths {
          * My chats that have messages, most recent first
          * @description Chats removed on this user's device, chats the user is blocked in and personal chats
          *     without messages are left out (a new group is listed at once). `full=1` adds
-         *     `allUsers` to each chat. Each chat carries the caller's `unreadCount`.
+         *     `allUsers` and `images` to each chat. Each chat carries the caller's `unreadCount`.
          */
         get: operations["listChats"];
         put?: never;
@@ -785,7 +808,7 @@ export interface paths {
          * Delete every message of the chat (group chats: owner only; broadcasts chatCleared)
          * @description Deletes every message of the chat; the attachments stay among their owners' media.
          *     In a group chat only the owner may (403); in a personal chat either participant. The
-         *     members receive `chatCleared`.
+         *     members receive `chatCleared` with the payload `{chatId}`.
          */
         delete: operations["clearChat"];
         options?: never;
@@ -1067,7 +1090,19 @@ export interface components {
             isBlocked: boolean;
             user: components["schemas"]["UserInfo"];
         };
-        /** @description A realtime frame: `{event, source, payload}` (WebSocket binary frame, push) */
+        /** @description A user online or not (also the payload of the `userPresence` event) */
+        Presence: {
+            userId: number;
+            isOnline: boolean;
+            /** @description When the user was last active (for an online user, about now) */
+            lastSeen?: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description A realtime frame: `{event, source, payload}` (WebSocket binary frame, push). Payloads:
+         *     `message`, `messageUpdate`, `messageRead` a MessageInfo; `chatUpdate`, `addedUsers`,
+         *     `removedUsers`, `chatDeleted` a ChatInfo; `chatCleared` `{chatId}`; `auxiliary`
+         *     `{chatId, name, text, data}`; `userPresence` a Presence.
+         */
         Notification: {
             event: string;
             /** @description The acting user id, or "system" */
@@ -1301,6 +1336,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserInfo"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    getPresence: {
+        parameters: {
+            query: {
+                /** @description Up to 100 user ids, comma-separated */
+                ids: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per known user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Presence"][];
                 };
             };
             400: components["responses"]["BadRequest"];

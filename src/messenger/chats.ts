@@ -82,7 +82,7 @@ export async function listChats(k: Kernel, auth: AuthContext, full: boolean): Pr
       // A group shows from its creation; a personal chat from its first message (the reference's rule).
       sql`(not ${chats.isPersonal} or exists (select 1 from messages m where m.chat_id = ${chats.id}))`,
     ),
-    { allUsers: full, lastMessage: true, unreadCount: true },
+    { allUsers: full, images: full, lastMessage: true, unreadCount: true },
     true,
   );
 }

@@ -310,7 +310,7 @@ export async function clearChat(k: Kernel, auth: AuthContext, chatId: string): P
     await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
     return chatRecipients(tx, chatId);
   });
-  await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatCleared', actorId: me, payload: null });
+  await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatCleared', actorId: me, payload: { chatId } });
 }
 
 export interface Notice {

@@ -14,6 +14,7 @@ import { mediaHandlers } from './handlers/media.ts';
 import { messagesHandlers } from './handlers/messages.ts';
 import { MESSAGE_BODY_LIMIT } from './messages.ts';
 import { usersHandlers } from './handlers/users.ts';
+import { announcePresence } from './presence.ts';
 
 export function sendMessengerError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const described = describeError(error);
@@ -23,6 +24,8 @@ export function sendMessengerError(request: FastifyRequest, reply: FastifyReply,
 }
 
 export async function messengerPlugin(app: FastifyInstance, { kernel: k }: { kernel: Kernel }) {
+  // The messenger knows who shares a chat: it tells them when someone comes and goes.
+  k.realtime.onPresence((change) => announcePresence(k, change));
   app.setErrorHandler((error: FastifyError, request, reply) => sendMessengerError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: true, reason: `No route ${request.method} ${request.url.split('?')[0]}` }),

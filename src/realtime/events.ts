@@ -22,8 +22,19 @@ export interface Delivery {
   webSocket?: boolean;
 }
 
+/** A user came online (first socket in a process) or went away (last socket in every live process). */
+export interface PresenceChange {
+  userId: number;
+  isOnline: boolean;
+  lastSeen: Date;
+}
+
 export interface Realtime {
   /** Call after the transaction commits; resolves once the event is handed to the bus. */
   publish(delivery: Delivery): Promise<void>;
+  /** The surface that knows who should hear about a user's presence publishes it from here. */
+  onPresence(listener: (change: PresenceChange) => void | Promise<void>): void;
+  /** Which of these users have a socket open in a live process. */
+  onlineAmong(userIds: number[]): Promise<Set<number>>;
   close(): Promise<void>;
 }

@@ -1,9 +1,10 @@
 // The Realtime of the kernel: publish hands a delivery to the bus; every process turns
 // what the bus brings into one frame and writes it to its own sockets of those users.
-// Also keeps this process's presence (for the push fallback) and drops revoked sessions.
+// Also keeps this process's presence (for the push fallback and users' online state) and
+// drops revoked sessions.
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:https';
-import { eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
@@ -11,7 +12,7 @@ import type { Database, DatabaseHandle } from '../db/client.ts';
 import { deviceSessions, realtimeConnections, realtimeEvents, realtimeInstances } from '../db/schema/index.ts';
 import { SESSION_REVOKED_CHANNEL } from '../db/change-notices.ts';
 import { NOTIFY_PAYLOAD_LIMIT, type EventBus } from './bus.ts';
-import type { Delivery, Realtime } from './events.ts';
+import type { Delivery, PresenceChange, Realtime } from './events.ts';
 import { loadVapidKeys, pushPayload, pushTargets, sendPushes, type VapidKeys } from './push.ts';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, SocketRegistry, type SocketClient } from './sockets.ts';
 
@@ -45,7 +46,10 @@ export class RealtimeHub implements Realtime {
   /** Deliveries are applied one after another: every socket sees events in publish order. */
   private chain: Promise<void> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly presenceListeners: Array<(change: PresenceChange) => void | Promise<void>> = [];
   private closed = false;
+  /** Shutting down: sockets close because the process goes, not their users. */
+  private goingAway = false;
 
   private constructor(private readonly options: HubOptions) {
     this.db = options.database.db;
@@ -100,6 +104,30 @@ export class RealtimeHub implements Realtime {
     }
   }
 
+  onPresence(listener: (change: PresenceChange) => void | Promise<void>): void {
+    this.presenceListeners.push(listener);
+  }
+
+  async onlineAmong(userIds: number[]): Promise<Set<number>> {
+    const online = new Set(userIds.filter((userId) => this.sockets.countOf({ userId }) > 0));
+    const elsewhere = userIds.filter((userId) => !online.has(userId));
+    if (elsewhere.length === 0) return online;
+    // Other processes' sockets count while their heartbeat is at most three intervals old.
+    const rows = await this.db
+      .selectDistinct({ userId: deviceSessions.userId })
+      .from(realtimeConnections)
+      .innerJoin(realtimeInstances, eq(realtimeInstances.id, realtimeConnections.instanceId))
+      .innerJoin(deviceSessions, eq(deviceSessions.id, realtimeConnections.sessionId))
+      .where(
+        and(
+          inArray(deviceSessions.userId, elsewhere),
+          gt(realtimeInstances.seenAt, sql`now() - make_interval(secs => ${(3 * this.pingIntervalMs) / 1000})`),
+        ),
+      );
+    for (const row of rows) online.add(row.userId);
+    return online;
+  }
+
   /** Takes a socket whose device session is authenticated; it receives every event for its user from now on. */
   attach(socket: WebSocket, userId: number, sessionId: string): void {
     if (this.closed) {
@@ -121,6 +149,7 @@ export class RealtimeHub implements Realtime {
       client.alive = true;
     });
     socket.on('error', (error) => this.log.debug({ err: error }, 'websocket error'));
+    const cameOnline = this.sockets.countOf({ userId }) === 0;
     this.sockets.add(client);
     // Recorded for the push fallback; a session revoked meanwhile fails the foreign key.
     const registered = this.db
@@ -133,12 +162,16 @@ export class RealtimeHub implements Realtime {
           return false;
         },
       );
-    this.track(registered);
+    this.track(registered.then((inserted) => (inserted && cameOnline ? this.announce({ userId, isOnline: true, lastSeen: new Date() }) : undefined)));
     socket.on('close', () => {
       this.sockets.remove(client);
       if (this.closed) return;
       this.track(
-        registered.then((inserted) => (inserted ? this.db.delete(realtimeConnections).where(eq(realtimeConnections.id, client.id)) : undefined)),
+        registered.then(async (inserted) => {
+          if (!inserted) return;
+          await this.db.delete(realtimeConnections).where(eq(realtimeConnections.id, client.id));
+          if (this.sockets.countOf({ userId }) === 0 && !this.goingAway) await this.wentAway(userId, sessionId);
+        }),
       );
     });
   }
@@ -158,6 +191,7 @@ export class RealtimeHub implements Realtime {
 
   /** Tells every socket of this process that the server is going away (1001). */
   closeSockets(): void {
+    this.goingAway = true;
     for (const client of this.sockets.all()) {
       this.sockets.remove(client);
       client.socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
@@ -206,6 +240,20 @@ export class RealtimeHub implements Realtime {
       pushPayload(delivery),
       delivery.event.event === 'message',
     );
+  }
+
+  /** The user's last socket here closed: lastSeen becomes now (one write per disconnect, none per message). */
+  private async wentAway(userId: number, sessionId: string) {
+    const lastSeen = new Date();
+    await this.db.update(deviceSessions).set({ updatedAt: lastSeen }).where(eq(deviceSessions.id, sessionId));
+    // Still connected through another process: not away.
+    if ((await this.onlineAmong([userId])).size > 0) return;
+    await this.announce({ userId, isOnline: false, lastSeen });
+  }
+
+  private async announce(change: PresenceChange) {
+    if (this.closed) return;
+    for (const listener of this.presenceListeners) await listener(change);
   }
 
   private async heartbeat() {

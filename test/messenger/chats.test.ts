@@ -219,6 +219,9 @@ t.test('chat images: owner only, an image upload of the caller', async (t) => {
     [image.id],
     'members see it',
   );
+  const listed = async (full: '0' | '1') => (await bob.api.GET('/chats', { params: { query: { full } } })).data?.find((c) => c.id === path_.params.path.chatId);
+  t.same((await listed('1'))?.images?.map((i) => i.id), [image.id], 'the full chat list carries it (the group photo in a list entry)');
+  t.notOk((await listed('0'))?.images, 'the short list does not');
 
   const text = await upload(ann, 'not an image', 'text/plain');
   const notImage = await ann.api.POST('/chats/{chatId}/images', { ...path_, body: { image: { id: text.id, fileType: 'plain', fileSize: text.size } } });

@@ -276,7 +276,7 @@ t.test('clear chat: owner of a group, either side of a personal chat', async (t)
   t.ok((await bob.api.GET('/media/recents')).data?.some((m) => m.id === file.id), 'media kept');
   const cleared = events.of(group.id, 'chatCleared');
   t.equal(cleared.length, 1);
-  t.equal(cleared[0].event.payload, null);
+  t.same(cleared[0].event.payload, { chatId: group.id }, 'the event names the chat it cleared');
   const listed = (await ann.api.GET('/chats')).data?.find((c) => c.id === group.id);
   t.ok(listed && !listed.lastMessage, 'a cleared group stays listed (groups show from creation), without a last message');
 

@@ -131,6 +131,7 @@ t.test('clearing and deleting the chat', async (t) => {
     t.equal((await owner.api.DELETE('/chats/{chatId}/messages', { params: { path } })).response.status, 200, 'clear');
   });
   t.same(cleared, { ownerLaptop: 1, ownerPhone: 1, member: 1, blocked: 0, removed: 0, outsider: 0, newcomer: 1 }, 'chatCleared');
+  t.same((await sockets.member.event('chatCleared')).payload, { chatId }, 'chatCleared names its chat');
   const deleted = await received('chatDeleted', async () => {
     t.equal((await owner.api.DELETE('/chats/{chatId}', { params: { path } })).response.status, 200, 'delete');
   });

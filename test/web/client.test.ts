@@ -1,7 +1,7 @@
 // The web client in a real browser (Debian's Chromium driven by playwright-core) against a
 // real server: two people in two browser contexts, one desktop-sized and one phone-sized.
 // Each step leaves a screenshot in test-artifacts/web/.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from 'otplib';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -126,6 +126,15 @@ async function navigate(page: Page, name: string | RegExp) {
 /** A message by its own text (not by the text it quotes). */
 const messageItem = (page: Page, text: string) => page.locator('li.message').filter({ has: page.locator(':scope > .text', { hasText: text }) });
 
+/** A message's one actions button, then one of its menu items. */
+async function messageAction(page: Page, text: string, action: 'Reply' | 'Edit' | 'Delete') {
+  await messageItem(page, text).getByRole('button', { name: /^Actions for / }).click();
+  await page.getByRole('menuitem', { name: action, exact: true }).click();
+}
+
+/** The name a screen reader gives the focused element. */
+const labelOfFocused = (page: Page) => page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('aria-label') as string | null);
+
 t.test('two people register', async (t) => {
   await alicePage.getByRole('heading', { name: 'Log in' }).waitFor();
   await shot(alicePage, 'login-screen');
@@ -175,6 +184,9 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   await alicePage.getByLabel('Find people').fill(bob.username);
   await alicePage.getByRole('button', { name: `Chat with ${bob.name}` }).click();
   await alicePage.getByRole('heading', { name: bob.name }).waitFor();
+  // Bob's page is open: the header says he is online.
+  await alicePage.locator('.chat-head .presence').getByText('online', { exact: true }).waitFor();
+  t.pass('the header of a personal chat says the other person is online');
   t.equal((await settledFocus(alicePage, (f) => f.id === 'composer')).id, 'composer', 'the composer has focus in a new chat');
   await alicePage.getByLabel('Message', { exact: true }).fill('Hello Bob');
   await alicePage.keyboard.press('Enter');
@@ -188,7 +200,7 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   t.equal(await bobChat.locator('.avatar-small').textContent(), 'AE', "without a photo, Alice's initials stand in for it");
   await shot(bobPage, 'bob-sees-new-message');
 
-  await messageItem(alicePage, 'Hello Bob').getByRole('button', { name: /^Edit message/ }).click();
+  await messageAction(alicePage, 'Hello Bob', 'Edit');
   const editor = alicePage.getByLabel('Edit message');
   await editor.fill('Hello Bob, edited');
   await alicePage.getByRole('button', { name: 'Save' }).click();
@@ -221,7 +233,7 @@ t.test('a personal chat: live message, edit, read mark, reply', async (t) => {
   t.equal(await messageItem(alicePage, 'Hi Alice').getByText('Bob Example').count(), 1, "the reply shows Bob's name");
 
   // Replying: the composer says to what (and can drop it); the answer quotes it; the quote leads to it.
-  const replyTo = () => messageItem(alicePage, 'Hi Alice').getByRole('button', { name: /^Reply to Bob Example/ }).click();
+  const replyTo = () => messageAction(alicePage, 'Hi Alice', 'Reply');
   await replyTo();
   await alicePage.locator('.reply-bar').getByText('Hi Alice').waitFor();
   await alicePage.getByRole('button', { name: 'Cancel reply' }).click();
@@ -294,8 +306,8 @@ t.test('a chat open in a background tab counts unread and marks read only what i
   // Phone-sized touch targets: the message actions are at least 24 px each way.
   await bobPage.getByLabel('Message', { exact: true }).fill('Touch me');
   await bobPage.keyboard.press('Enter');
-  const edit = await messageItem(bobPage, 'Touch me').getByRole('button', { name: /^Edit message/ }).boundingBox();
-  t.ok(edit && edit.height >= 24 && edit.width >= 24, `Edit is a usable touch target (${edit?.width}×${edit?.height})`);
+  const actions = await messageItem(bobPage, 'Touch me').getByRole('button', { name: /^Actions for your message/ }).boundingBox();
+  t.ok(actions && actions.height >= 24 && actions.width >= 24, `the actions button is a usable touch target (${actions?.width}×${actions?.height})`);
   await bobPage.getByRole('button', { name: '← Chats' }).click();
 });
 
@@ -348,7 +360,7 @@ t.test('deleting a message', async (t) => {
   await alicePage.getByLabel('Message', { exact: true }).fill('Oops, wrong chat');
   await alicePage.keyboard.press('Enter');
   await messageItem(bobPage, 'Oops, wrong chat').waitFor();
-  await messageItem(alicePage, 'Oops, wrong chat').getByRole('button', { name: /^Delete message/ }).click();
+  await messageAction(alicePage, 'Oops, wrong chat', 'Delete');
   await alicePage.getByRole('button', { name: 'Yes, delete' }).click();
   await messageItem(bobPage, 'Oops, wrong chat').waitFor({ state: 'detached' });
   t.ok(await messageItem(bobPage, 'Message deleted').isVisible(), 'Bob sees the message deleted, live');
@@ -458,6 +470,73 @@ t.test('scrolling back loads older messages', async (t) => {
   t.pass('Back and Forward move between the list and the chat');
 });
 
+t.test('accessibility: one tab stop per message, its actions in a menu, old history not read out', async (t) => {
+  // Both are in their personal chat (Alice on the latest page after Back and Forward).
+  await alicePage.getByLabel('Message', { exact: true }).fill('Keyboard check');
+  await alicePage.keyboard.press('Enter');
+  const own = messageItem(alicePage, 'Keyboard check').and(alicePage.locator('li.message:not(.pending)'));
+  await own.waitFor();
+
+  const tabStops = (text: string) =>
+    messageItem(alicePage, text).evaluate((item) => item.querySelectorAll('a[href], button, input, textarea, select, [tabindex]:not([tabindex="-1"])').length);
+  t.equal(await tabStops('Batch message 39'), 1, 'a message has one tab stop');
+  await messageItem(alicePage, 'Batch message 38').getByRole('button', { name: /^Actions for / }).focus();
+  await alicePage.keyboard.press('Tab');
+  t.match(await labelOfFocused(alicePage), /^Actions for Bob Example’s message: Batch message 39$/, "Tab goes on to the next message's actions");
+
+  // The menu: Enter opens it on its first item, arrows and End move, Esc closes it and focus returns.
+  const button = own.getByRole('button', { name: /^Actions for your message: Keyboard check/ });
+  t.equal(await button.getAttribute('aria-haspopup'), 'menu', 'the button says it opens a menu');
+  await button.focus();
+  await alicePage.keyboard.press('Enter');
+  const menu = alicePage.getByRole('menu', { name: 'Message actions' });
+  await menu.waitFor();
+  t.equal(await button.getAttribute('aria-expanded'), 'true', 'and that it is open');
+  t.same(await menu.getByRole('menuitem').allTextContents(), ['Reply', 'Edit', 'Delete'], 'reply, edit and delete, in one menu');
+  const focusedItem = (name: string) => alicePage.locator('[role="menuitem"]:focus', { hasText: name }).waitFor();
+  await focusedItem('Reply');
+  await alicePage.keyboard.press('ArrowDown');
+  await focusedItem('Edit');
+  await alicePage.keyboard.press('End');
+  await focusedItem('Delete');
+  await alicePage.keyboard.press('ArrowDown');
+  await focusedItem('Reply');
+  t.pass('arrows, End and wrapping move between the items');
+  await alicePage.keyboard.press('Escape');
+  await menu.waitFor({ state: 'detached' });
+  t.match(await labelOfFocused(alicePage), /^Actions for your message: Keyboard check/, 'Esc closes the menu and focus is back on its button');
+  t.ok(await alicePage.getByRole('heading', { name: bob.name }).isVisible(), 'the chat stays open');
+
+  // Only new messages from others are announced: the list itself is not a live region.
+  const list = alicePage.locator('.messages');
+  t.equal(await list.getAttribute('aria-live'), null, 'the message list is not a live region');
+  t.not(await list.getAttribute('role'), 'log', 'nor a log (live by default)');
+  await bobPage.getByLabel('Message', { exact: true }).fill('Heard live');
+  await bobPage.keyboard.press('Enter');
+  const announcer = alicePage.locator('#message-announcer');
+  await announcer.getByText('Bob Example: Heard live').waitFor();
+  t.equal(await announcer.getAttribute('aria-live'), 'polite', 'a new message from Bob is announced politely');
+
+  // An older page: the list is busy while it loads, and nothing of it is announced.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await alicePage.route(/\/messages\?.*before=/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  const shown = await alicePage.locator('li.message').count();
+  await list.evaluate((box) => {
+    box.scrollTop = 0;
+  });
+  await alicePage.locator('.messages[aria-busy="true"]').waitFor();
+  t.pass('aria-busy while an older page loads');
+  release();
+  await alicePage.locator('.messages[aria-busy="false"]').waitFor();
+  t.ok((await alicePage.locator('li.message').count()) > shown, 'the older page arrived');
+  t.equal(await announcer.textContent(), 'Bob Example: Heard live', 'and was not announced');
+  await alicePage.unrouteAll();
+});
+
 t.test('a group: create it, remove and add a member', async (t) => {
   const carol = await registerUser(baseUrl, { name: 'Carol Example' });
   await bobPage.getByRole('button', { name: '← Chats' }).click();
@@ -475,11 +554,32 @@ t.test('a group: create it, remove and add a member', async (t) => {
   await alicePage.getByLabel('Message', { exact: true }).fill('Who is in?');
   await alicePage.keyboard.press('Enter');
   await bobPage.getByRole('link', { name: 'Weekend plans, 1 unread' }).waitFor();
+  t.match(
+    await bobPage.getByRole('link', { name: /^Weekend plans/ }).getAttribute('aria-label'),
+    /^Weekend plans, 1 unread\. Alice Example: Who is in\?, \d{2}:\d{2}/,
+    'the entry names the chat, the unread count, who wrote the last message, what and when',
+  );
   await shot(bobPage, 'group-in-bob-list');
 
   const chatId = (await carol.api.GET('/chats')).data!.find((chat) => chat.title === 'Weekend plans')!.id;
   await alicePage.getByRole('button', { name: 'Members (3)' }).click();
   t.same(await alicePage.locator('#members li .avatar-small').allTextContents(), ['AE', 'BE', 'CE'], 'each member has an avatar (initials without a photo)');
+
+  // Who is online: Bob's page is open; Carol has never connected, then does, then leaves.
+  const presenceOf = (name: string) => alicePage.locator('#members li', { hasText: name }).locator('.presence');
+  await presenceOf(bob.name).getByText('online').waitFor();
+  t.match(await presenceOf('Carol Example').textContent(), /last seen today at \d{2}:\d{2}/, 'Carol was last seen when she registered');
+  const carolPage = await personPage({ width: 800, height: 700 });
+  await carolPage.getByLabel('Username').fill(carol.username);
+  await carolPage.getByLabel('Password').fill(carol.password);
+  await carolPage.locator('form').getByRole('button', { name: 'Log in' }).click();
+  await carolPage.getByText('Live', { exact: true }).waitFor();
+  await presenceOf('Carol Example').getByText('online').waitFor();
+  t.pass('Carol shows online as soon as her page connects');
+  await shot(alicePage, 'members-presence');
+  await carolPage.context().close();
+  await presenceOf('Carol Example').getByText(/last seen today at/).waitFor();
+  t.pass('and "last seen" once she closed it');
   await alicePage.getByRole('button', { name: 'Remove Carol Example' }).click();
   await alicePage.getByText('Carol Example was removed.').waitFor();
   await alicePage.getByRole('button', { name: 'Members (2)' }).waitFor();
@@ -768,7 +868,7 @@ t.test('screenshots for docs/: desktop and phone, light and dark', async (t) => 
   t.pass('docs/screenshots/{desktop,phone}-{light,dark}.png');
 });
 
-t.test('the chat menu: mute, rename, clear, archive, delete', async (t) => {
+t.test('the chat menu: mute, rename, group photo, clear, archive, delete, block', async (t) => {
   await navigate(alicePage, 'New chat');
   await alicePage.getByLabel('Find people').fill(bob.username);
   await alicePage.getByRole('button', { name: `Add ${bob.name} to group` }).click();
@@ -813,12 +913,31 @@ t.test('the chat menu: mute, rename, clear, archive, delete', async (t) => {
   await bobPage.getByRole('link', { name: /^Reading club/ }).waitFor();
   t.pass('the new group name reaches the other member live');
 
-  // Clear history, after a confirm step.
+  // Group photo: the menu opens the file picker; the photo heads the chat and its list entry.
+  const picker = alicePage.waitForEvent('filechooser');
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Change group photo' }).click();
+  const photo = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#c63' } }).png().toBuffer();
+  await (await picker).setFiles({ name: 'club.png', mimeType: 'image/png', buffer: photo });
+  await alicePage.getByText('The group photo was changed.').waitFor();
+  t.match(await alicePage.locator('.chat-head img.avatar-small').getAttribute('src'), /^\/uploads\/[0-9a-f-]{36}\.png$/, 'the header shows the group photo');
+  await alicePage.getByRole('link', { name: /^Reading club/ }).locator('img.avatar-small').waitFor();
+  t.pass("and so does the group's entry in the list");
+  await shot(alicePage, 'chat-menu-group-photo');
+
+  // Clear history, after a confirm step. Bob meanwhile reads his chat with Alice: it is not the one cleared.
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
+  await messageItem(bobPage, 'Heard live').waitFor();
   await menuButton.click();
   await alicePage.getByRole('menuitem', { name: 'Clear history' }).click();
   await alicePage.getByRole('alertdialog').getByRole('button', { name: 'Clear history' }).click();
   await messageItem(alicePage, 'Chapter one').waitFor({ state: 'detached' });
   t.equal(await alicePage.locator('li.message').count(), 0, 'the history is empty');
+  // The event names the chat: Bob's list entry (hidden behind his open chat) empties, his open chat does not.
+  await bobPage.locator('a.chat-item', { hasText: 'Reading club' }).filter({ hasText: 'No messages yet' }).waitFor({ state: 'attached' });
+  t.ok(await messageItem(bobPage, 'Heard live').isVisible(), "Bob's open chat keeps its messages");
+  t.equal(await bobPage.getByText('The chat history was cleared.').count(), 0, 'and says nothing about a clear');
+  await bobPage.getByRole('button', { name: '← Chats' }).click();
 
   // Archive: gone from the list, back behind the "Archived" toggle.
   await menuButton.click();
@@ -839,6 +958,40 @@ t.test('the chat menu: mute, rename, clear, archive, delete', async (t) => {
   t.pass('a deleted chat leaves the lists');
   const toggle = alicePage.getByRole('button', { name: '← All chats' });
   if (await toggle.isVisible()) await toggle.click();
+
+  // Block the personal chat, after a confirm step: Bob can no longer write to Alice there; Unblock undoes it.
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).click();
+  await alicePage.getByRole('heading', { name: bob.name }).waitFor();
+  const bobApi = messengerClient(baseUrl, { authorization: `Bearer ${(await bobSession()).token}` });
+  const personalId = (await bobApi.GET('/chats', { params: { query: { full: '1' } } })).data!.find((chat) => chat.isPersonal && chat.allUsers?.some((user) => user.username === alice.username))!.id;
+  const bobWrites = async (text: string) =>
+    (await bobApi.POST('/chats/{chatId}/messages', { params: { path: { chatId: personalId } }, body: { localId: `x+${crypto.randomUUID()}`, text } })).response.status;
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Block' }).click();
+  const confirmBlock = alicePage.getByRole('alertdialog');
+  t.match(await confirmBlock.textContent(), /Block this chat\?/, 'blocking asks first');
+  await confirmBlock.getByRole('button', { name: 'Block' }).click();
+  await alicePage.getByText('You blocked this chat.').waitFor();
+  t.equal(await bobWrites('Are you there?'), 403, 'Bob cannot write to Alice any more');
+  await menuButton.click();
+  await alicePage.getByRole('menuitem', { name: 'Unblock' }).click();
+  await alicePage.getByText('You unblocked this chat.').waitFor();
+  t.equal(await bobWrites('Back again'), 200, 'after Unblock he can');
+  await messageItem(alicePage, 'Back again').waitFor();
+  await menuButton.click();
+  t.equal(await alicePage.getByRole('menuitem', { name: 'Block' }).count(), 1, 'the menu offers Block again');
+  await alicePage.keyboard.press('Escape');
+});
+
+t.test('page weight: the initial JavaScript is under 40 KB compressed', async (t) => {
+  const dist = path.resolve(import.meta.dirname, '../../web/dist');
+  const html = await readFile(path.join(dist, 'index.html'), 'utf8');
+  const entries = [...html.matchAll(/<script type="module"[^>]*src="([^"]+)"/g)].map((match) => match[1]);
+  t.ok(entries.length > 0, 'index.html loads a module');
+  for (const entry of entries) {
+    const gzipped = (await stat(path.join(dist, `${entry}.gz`))).size;
+    t.ok(gzipped < 40 * 1024, `${entry}: ${(gzipped / 1024).toFixed(1)} KB gzip`);
+  }
 });
 
 t.test('nothing the client asks for is missing', async (t) => {

@@ -1,23 +1,19 @@
-// The signed-in shell: navigation, the chat list with unread counts, the live connection,
-// and whichever screen is open (each with its URL). Phone-sized screens show the list or
-// the screen, not both.
+// The signed-in shell: navigation, the chat list (chats/use-chat-list.ts), the live connection
+// (ui/realtime.ts), and whichever screen is open (each with its URL). Phone-sized screens show
+// the list or the screen, not both.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { AuthScreen } from './auth/auth-screen.tsx';
 import { ChatList } from './chats/chat-list.tsx';
 import { ChatView } from './chats/chat-view.tsx';
 import { ContactsView, NewChatView } from './people/people.tsx';
 import { ProfileView } from './profile/profile.tsx';
-import { api, ApiFailure, call, chatTitle, errorText, getSession, setSession, type ChatInfo, type MessageInfo, type Notification, type Session, type UserInfo } from './ui/api.ts';
+import { api, ApiFailure, call, errorText, getSession, setSession, type Session, type UserInfo } from './ui/api.ts';
 import { Feedback } from './ui/feedback.tsx';
 import { NotificationPrompt } from './ui/notification-prompt.tsx';
-import { chime, notifyHere } from './ui/notifications.ts';
-import { connectRealtime, type RealtimeStatus } from './ui/realtime.ts';
+import { useLiveConnection, type RealtimeStatus } from './ui/realtime.ts';
+import { useChatList } from './chats/use-chat-list.ts';
 import { pushView, viewFromUrl, type View } from './ui/route.ts';
 import { useShortcuts } from './ui/shortcuts.ts';
-
-/** What the open screen hears from the socket; `resync` after a reconnect. */
-export type LiveEvent = Notification | { event: 'resync'; source: 'client'; payload?: undefined };
-export type Subscribe = (listener: (event: LiveEvent) => void) => () => void;
 
 export function App() {
   const [session, setCurrent] = useState<Session | undefined>(getSession());
@@ -54,14 +50,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
   const me = session.userId;
   const [user, setUser] = useState<UserInfo>();
   const [view, setView] = useState<View>(viewFromUrl);
-  const [chats, setChats] = useState<ChatInfo[]>([]);
-  const [unread, setUnread] = useState<Record<string, number>>({});
-  const [listError, setListError] = useState('');
   const [notice, setNotice] = useState('');
-  const [status, setStatus] = useState<RealtimeStatus>('connecting');
-  const listeners = useRef(new Set<(event: LiveEvent) => void>());
-  const chatsRef = useRef(chats);
-  chatsRef.current = chats;
   const viewRef = useRef(view);
   viewRef.current = view;
   const mainHeading = useRef<HTMLElement>(null);
@@ -87,21 +76,19 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
     [onLoggedOut],
   );
 
-  // One request: the list carries each chat's unread count (no request per chat).
-  const loadChats = useCallback(async () => {
-    try {
-      const list = await call(api.GET('/chats', { params: { query: { full: '1' } } }));
-      setChats(list);
-      setUnread((known) => {
-        const open = viewRef.current.kind === 'chat' ? viewRef.current.chatId : undefined;
-        // The open chat counts what it shows itself.
-        return Object.fromEntries(list.map((chat) => [chat.id, chat.id === open && open in known ? known[open] : (chat.unreadCount ?? 0)]));
-      });
-      setListError('');
-    } catch (error) {
-      if (!expired(error)) setListError(errorText(error));
-    }
-  }, [expired]);
+  const openChatId = view.kind === 'chat' ? view.chatId : undefined;
+  const list = useChatList({
+    me,
+    openChatId: () => (viewRef.current.kind === 'chat' ? viewRef.current.chatId : undefined),
+    expired,
+    // Out of a chat I can no longer see: say why, and go back to the list.
+    onGone: (chatId, why) => {
+      if (viewRef.current.kind !== 'chat' || viewRef.current.chatId !== chatId) return;
+      goRef.current({ kind: 'home' });
+      setNotice(why);
+    },
+  });
+  const { loadChats, setListError } = list;
 
   useEffect(() => {
     call(api.GET('/users/me'))
@@ -126,76 +113,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
     if (focus) focusScreen();
   };
 
-  /** Out of a chat I can no longer see: say why, and go back to the list. */
-  const closeChat = (chatId: string, why: string) => {
-    setChats((all) => all.filter((chat) => chat.id !== chatId));
-    setUnread(({ [chatId]: _gone, ...rest }) => rest);
-    if (viewRef.current.kind === 'chat' && viewRef.current.chatId === chatId) {
-      go({ kind: 'home' });
-      setNotice(why);
-    }
-  };
-
-  const onEvent = useCallback(
-    (event: LiveEvent) => {
-      for (const listener of listeners.current) listener(event);
-      if (event.event === 'resync') return void loadChats();
-      const payload = event.payload as (Partial<MessageInfo> & Partial<ChatInfo>) | null | undefined;
-      const open = viewRef.current.kind === 'chat' ? viewRef.current.chatId : undefined;
-      if (event.event === 'message' && payload?.chatId) {
-        const message = payload as MessageInfo;
-        if (!chatsRef.current.some((chat) => chat.id === message.chatId)) return void loadChats();
-        setChats((all) => {
-          const found = all.find((chat) => chat.id === message.chatId);
-          return found ? [{ ...found, lastMessage: message }, ...all.filter((chat) => chat.id !== message.chatId)] : all;
-        });
-        // The open chat counts its own unread messages (it knows what is on screen).
-        if (message.author.id !== me && message.chatId !== open) setUnread((all) => ({ ...all, [message.chatId]: (all[message.chatId] ?? 0) + 1 }));
-        // Tab open but not looked at: a sound and a notification (no push goes to a connected device).
-        const chat = chatsRef.current.find((known) => known.id === message.chatId);
-        if (message.author.id !== me && document.visibilityState === 'hidden' && !chat?.isMuted) {
-          chime();
-          void notifyHere(chat ? chatTitle(chat, me) : 'Parley', message.text || 'Sent an attachment', message.chatId).catch(() => {});
-        }
-      } else if ((event.event === 'messageUpdate' || event.event === 'messageRead') && payload?.chatId) {
-        const message = payload as MessageInfo;
-        setChats((all) => all.map((chat) => (chat.lastMessage?.id === message.id ? { ...chat, lastMessage: message } : chat)));
-        // Read on another of my devices: the server recounts.
-        if (event.event === 'messageRead' && event.source === String(me) && message.chatId !== open) void loadChats();
-      } else if (event.event === 'removedUsers' && payload?.id && payload.removedUsers?.some((gone) => gone.id === me)) {
-        const known = chatsRef.current.find((chat) => chat.id === payload.id);
-        closeChat(payload.id, `You were removed from “${chatTitle((known ?? payload) as ChatInfo, me)}”.`);
-      } else if (event.event === 'chatDeleted' && payload?.id) {
-        const known = chatsRef.current.find((chat) => chat.id === payload.id);
-        closeChat(payload.id, `“${known ? chatTitle(known, me) : 'The chat'}” was deleted.`);
-      } else if (['chatUpdate', 'addedUsers', 'removedUsers', 'chatCleared'].includes(event.event)) {
-        void loadChats();
-      }
-    },
-    [loadChats, me],
-  );
-
-  const onEventRef = useRef(onEvent);
-  onEventRef.current = onEvent;
-  useEffect(
-    () =>
-      connectRealtime(
-        session,
-        (event) => onEventRef.current(event),
-        (next, reconnected) => {
-          setStatus(next);
-          // A socket refused for good usually means the session was revoked: find out.
-          if (next === 'offline') call(api.GET('/users/me')).catch(expired);
-          if (reconnected) onEventRef.current({ event: 'resync', source: 'client' });
-        },
-      ),
-    [],
-  );
-
-  const subscribe: Subscribe = useCallback((listener) => {
-    listeners.current.add(listener);
-    return () => listeners.current.delete(listener);
-  }, []);
+  const { status, subscribe } = useLiveConnection(session, list.onEvent, () => call(api.GET('/users/me')).catch(expired));
 
   const openChat = (chatId: string) => go({ kind: 'chat', chatId }, false);
 
@@ -217,14 +135,12 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
     onLoggedOut('You have logged out.');
   };
 
-  const totalUnread = Object.values(unread).reduce((sum, count) => sum + count, 0);
+  const { totalUnread } = list;
   useEffect(() => {
     document.title = totalUnread ? `(${totalUnread}) Parley` : 'Parley';
   }, [totalUnread]);
 
   const showMain = view.kind !== 'home';
-  const openChatId = view.kind === 'chat' ? view.chatId : undefined;
-  const onChatUnread = useCallback((chatId: string, count: number) => setUnread((all) => (all[chatId] === count ? all : { ...all, [chatId]: count })), []);
 
   return (
     <div class={`layout ${showMain ? 'show-main' : 'show-list'}`}>
@@ -252,7 +168,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
             Log out
           </button>
         </nav>
-        <Feedback error={listError} />
+        <Feedback error={list.listError} />
         <NotificationPrompt />
         {notice && !showMain && (
           <p class="notice list-notice" role="status">
@@ -262,7 +178,7 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
         <h2 class="list-title" id="chats-title" ref={listHeading} tabIndex={-1}>
           Chats
         </h2>
-        <ChatList chats={chats} me={me} unread={unread} openChatId={openChatId} onOpen={openChat} />
+        <ChatList chats={list.chats} me={me} unread={list.unread} openChatId={openChatId} onOpen={openChat} />
       </aside>
       <main class="main" id="main" tabIndex={-1}>
         {/* The sidebar's status is off screen on a phone inside a chat: say it here too. */}
@@ -294,10 +210,10 @@ function Messenger({ session, onLoggedOut }: { session: Session; onLoggedOut: (w
             key={view.chatId}
             chatId={view.chatId}
             me={me}
-            listed={chats.find((chat) => chat.id === view.chatId)}
+            listed={list.chats.find((chat) => chat.id === view.chatId)}
             status={status}
             subscribe={subscribe}
-            onUnread={onChatUnread}
+            onUnread={list.onChatUnread}
             onChanged={loadChats}
             onClosed={() => {
               go({ kind: 'home' });

@@ -3,6 +3,7 @@ import type { operations } from '../../generated/messenger.ts';
 import type { Handlers } from '../../http/openapi.ts';
 import type { Kernel } from '../../kernel.ts';
 import { requireAuth, requirePasswordUser } from '../auth.ts';
+import { presenceOf } from '../presence.ts';
 import * as users from '../users.ts';
 
 type UserOperations = Pick<
@@ -23,6 +24,7 @@ type UserOperations = Pick<
   | 'resetPasswordCurrent'
   | 'updateDeviceSession'
   | 'getUser'
+  | 'getPresence'
   | 'addUserPhoto'
   | 'deleteUserPhoto'
 >;
@@ -38,6 +40,11 @@ export function usersHandlers(k: Kernel): Handlers<UserOperations> {
     },
 
     getCurrentUser: async (request) => users.currentUser(k, requireAuth(request)),
+
+    getPresence: async (request) => {
+      requireAuth(request);
+      return presenceOf(k, request.query.ids.split(',').map(Number));
+    },
     updateCurrentUser: async (request) => users.updateProfile(k, requireAuth(request), request.body),
     deleteCurrentUser: async (request) =>
       // Basic credentials (with their second factor) are themselves the fresh proof.

@@ -1,6 +1,7 @@
-// The chat list: title, last message, time and unread count of each chat, newest first.
+// The chat list: title, last message (and who wrote it), time and unread count of each chat,
+// newest first; each entry's accessible name says all of it in one sentence.
 import { useState } from 'preact/hooks';
-import { chatTitle, formatTime, type ChatInfo } from '../ui/api.ts';
+import { chatTitle, displayName, formatTime, type ChatInfo } from '../ui/api.ts';
 import { Avatar } from '../ui/avatar.tsx';
 
 /** One wording for the badge and the label, so sighted and screen-reader users hear the same number. */
@@ -36,6 +37,8 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
           const title = chatTitle(chat, me);
           const preview = last ? (last.deletedAt ? 'Message deleted' : last.text || (last.attachments?.length ? 'Attachment' : '')) : 'No messages yet';
           const time = formatTime(last?.createdAt ?? chat.createdAt);
+          // Who wrote it, where the title does not say: me anywhere, the author in a group.
+          const from = !last || last.deletedAt ? '' : last.author.id === me ? 'You' : chat.isPersonal ? '' : displayName(chat.allUsers?.find((u) => u.id === last.author.id) ?? last.author);
           // A personal chat shows the other person's photo; a group its initials.
           const other = chat.isPersonal ? chat.allUsers?.find((user) => user.id !== me) : undefined;
           return (
@@ -45,7 +48,7 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                 class="chat-item with-avatar"
                 data-chat-id={chat.id}
                 aria-current={chat.id === openChatId ? 'page' : undefined}
-                aria-label={`${title}${chat.isMuted ? ', muted' : ''}${count ? `, ${unreadText(count)} unread` : ''}. ${preview}${time ? `, ${time}` : ''}`}
+                aria-label={`${title}${chat.isMuted ? ', muted' : ''}${count ? `, ${unreadText(count)} unread` : ''}. ${from ? `${from}: ` : ''}${preview}${time ? `, ${time}` : ''}`}
                 onClick={(event) => {
                   // A plain click opens in place; Ctrl/⌘/middle click keep the browser's behaviour.
                   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -65,7 +68,10 @@ export function ChatList({ chats, me, unread, openChatId, onOpen }: { chats: Cha
                   <time dateTime={last?.createdAt ?? chat.createdAt}>{time}</time>
                 </span>
                 <span class="chat-item-bottom">
-                  <span class="last-message">{preview}</span>
+                  <span class="last-message">
+                    {from && <span class="last-author">{from}: </span>}
+                    {preview}
+                  </span>
                   {count > 0 && (
                     <span class="badge" aria-hidden="true">
                       {unreadText(count)}

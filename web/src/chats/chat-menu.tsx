@@ -2,6 +2,7 @@
 // group's owner its title and photo. Each action goes through the existing API and reports back.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, uploadFile, type ChatInfo } from '../ui/api.ts';
+import { MenuButton, type MenuItem } from '../ui/menu.tsx';
 
 interface Props {
   chat: ChatInfo;
@@ -22,13 +23,11 @@ const CONFIRM_TEXT = {
 } as const;
 
 export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
-  const [open, setOpen] = useState(false);
   const [panel, setPanel] = useState<Panel>({ kind: 'none' });
   const [done, setDone] = useState('');
   const [busy, setBusy] = useState(false);
   const [title, setTitle] = useState(chat.title ?? '');
   const button = useRef<HTMLButtonElement>(null);
-  const menu = useRef<HTMLDivElement>(null);
   const photo = useRef<HTMLInputElement>(null);
   const isOwner = chat.owner?.id === me;
   const group = !chat.isPersonal;
@@ -36,9 +35,6 @@ export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
   const mayWipe = !group || isOwner;
 
   const panelRef = useRef<HTMLDivElement & HTMLFormElement>(null);
-  useEffect(() => {
-    if (open) menu.current?.querySelector<HTMLElement>('[role="menuitem"]')?.focus();
-  }, [open]);
   // The result floats over the messages: it goes after a while (the header already shows the state).
   useEffect(() => {
     if (!done) return;
@@ -49,28 +45,6 @@ export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
   useEffect(() => {
     panelRef.current?.querySelector<HTMLElement>('input, button')?.focus();
   }, [panel.kind]);
-
-  const close = (focusButton = true) => {
-    setOpen(false);
-    if (focusButton) button.current?.focus();
-  };
-
-  const onMenuKey = (event: KeyboardEvent) => {
-    const items = [...(menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
-    const at = items.indexOf(document.activeElement as HTMLElement);
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      event.stopPropagation();
-      close();
-    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault();
-      const step = event.key === 'ArrowDown' ? 1 : -1;
-      items[(at + step + items.length) % items.length]?.focus();
-    } else if (event.key === 'Home' || event.key === 'End') {
-      event.preventDefault();
-      items[event.key === 'Home' ? 0 : items.length - 1]?.focus();
-    }
-  };
 
   const run = async (work: () => Promise<string>) => {
     setDone('');
@@ -86,7 +60,6 @@ export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
 
   const path = { params: { path: { chatId: chat.id } } };
   const settings = (body: { isMuted?: boolean; isArchived?: boolean }, said: string) => {
-    close();
     void run(async () => {
       // Keep what the answer leaves out (members, images) from the chat already shown.
       onChat({ ...chat, ...(await call(api.PUT('/chats/{chatId}/settings', { ...path, body }))) });
@@ -111,7 +84,6 @@ export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
     });
   };
   const unblock = () => {
-    close();
     void run(async () => {
       await call(api.PUT('/chats/{chatId}/unblock', path));
       onChat(await call(api.GET('/chats/{chatId}', path)));
@@ -142,48 +114,33 @@ export function ChatMenu({ chat, me, onChat, onGone, onError }: Props) {
     if (photo.current) photo.current.value = '';
   };
 
-  const item = (label: string, act: () => void, danger = false) => (
-    <button type="button" role="menuitem" class={danger ? 'menu-item danger' : 'menu-item'} onClick={act}>
-      {label}
-    </button>
-  );
-  const ask = (action: 'clear' | 'delete' | 'block') => () => {
-    close(false);
-    setPanel({ kind: 'confirm', action });
-  };
+  const ask = (action: 'clear' | 'delete' | 'block') => () => setPanel({ kind: 'confirm', action });
+  const items: MenuItem[] = [
+    { label: chat.isMuted ? 'Unmute' : 'Mute', act: () => settings({ isMuted: !chat.isMuted }, chat.isMuted ? 'Notifications are on again.' : 'The chat is muted.') },
+    {
+      label: chat.isArchived ? 'Unarchive' : 'Archive',
+      act: () => settings({ isArchived: !chat.isArchived }, chat.isArchived ? 'The chat is back in your list.' : 'The chat was archived: find it under “Archived”.'),
+    },
+  ];
+  if (group && isOwner) {
+    const startRename = () => {
+      setTitle(chat.title ?? '');
+      setPanel({ kind: 'rename' });
+    };
+    items.push({ label: 'Rename group', movesFocus: true, act: startRename });
+    items.push({ label: 'Change group photo', movesFocus: true, act: () => photo.current?.click() });
+  }
+  if (!group) items.push(chat.isBlocked ? { label: 'Unblock', act: unblock } : { label: 'Block', act: ask('block'), danger: true, movesFocus: true });
+  if (mayWipe) {
+    items.push({ label: 'Clear history', act: ask('clear'), danger: true, movesFocus: true });
+    items.push({ label: 'Delete chat', act: ask('delete'), danger: true, movesFocus: true });
+  }
 
   return (
-    <div
-      class="chat-menu"
-      onFocusOut={(event) => {
-        // Focus leaving the menu (Tab past the end, a click elsewhere) closes it.
-        const next = event.relatedTarget as Node | null;
-        if (open && next && !event.currentTarget.contains(next)) setOpen(false);
-      }}
-    >
-      <button type="button" ref={button} class="chat-menu-button" aria-haspopup="menu" aria-expanded={open} aria-controls="chat-menu" onClick={() => setOpen(!open)} disabled={busy}>
+    <div class="chat-menu">
+      <MenuButton id="chat-menu" menuLabel="Chat actions" items={items} disabled={busy} buttonRef={button}>
         Chat menu
-      </button>
-      {open && (
-        <div id="chat-menu" class="menu" role="menu" aria-label="Chat actions" ref={menu} onKeyDown={onMenuKey}>
-          {item(chat.isMuted ? 'Unmute' : 'Mute', () => settings({ isMuted: !chat.isMuted }, chat.isMuted ? 'Notifications are on again.' : 'The chat is muted.'))}
-          {item(chat.isArchived ? 'Unarchive' : 'Archive', () =>
-            settings({ isArchived: !chat.isArchived }, chat.isArchived ? 'The chat is back in your list.' : 'The chat was archived: find it under “Archived”.'),
-          )}
-          {group && isOwner && item('Rename group', () => {
-            close(false);
-            setTitle(chat.title ?? '');
-            setPanel({ kind: 'rename' });
-          })}
-          {group && isOwner && item('Change group photo', () => {
-            close(false);
-            photo.current?.click();
-          })}
-          {!group && (chat.isBlocked ? item('Unblock', unblock) : item('Block', ask('block'), true))}
-          {mayWipe && item('Clear history', ask('clear'), true)}
-          {mayWipe && item('Delete chat', ask('delete'), true)}
-        </div>
-      )}
+      </MenuButton>
       <input ref={photo} type="file" accept="image/*" class="visually-hidden" tabIndex={-1} aria-label="Group photo" onChange={(e) => changePhoto(e.currentTarget.files?.[0])} />
       {panel.kind === 'confirm' && (
         <div ref={panelRef} class="confirm card" role="alertdialog" aria-labelledby="chat-confirm-text">

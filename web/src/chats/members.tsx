@@ -1,11 +1,12 @@
-// The members of a group: who is in it, adding people (any member), removing them (the
+// The members of a group: who is in it (and online), adding people (any member), removing them (the
 // owner only: others are not shown a button that can only fail), leaving.
 import { useRef, useState } from 'preact/hooks';
 import { Avatar } from '../ui/avatar.tsx';
 import { UserSearch } from '../people/people.tsx';
 import { api, call, displayName, type ChatInfo } from '../ui/api.ts';
+import { presenceText, type Presence } from './presence.ts';
 
-export function Members({ chat, me, onChat, onLeft, onError }: { chat: ChatInfo; me: number; onChat: (chat: ChatInfo) => void; onLeft: () => void; onError: (error: unknown) => void }) {
+export function Members({ chat, me, presence, onChat, onLeft, onError }: { chat: ChatInfo; me: number; presence: Map<number, Presence>; onChat: (chat: ChatInfo) => void; onLeft: () => void; onError: (error: unknown) => void }) {
   const [done, setDone] = useState('');
   const heading = useRef<HTMLHeadingElement>(null);
   const members = chat.allUsers ?? [];
@@ -48,6 +49,7 @@ export function Members({ chat, me, onChat, onLeft, onError }: { chat: ChatInfo;
             <span class="member-name">
               <Avatar user={user} name={displayName(user)} /> {displayName(user)} <small>@{user.username}</small>
               {chat.owner?.id === user.id && <small> · owner</small>}
+              {user.id !== me && presenceText(presence.get(user.id)) && <small class="presence"> · {presenceText(presence.get(user.id))}</small>}
             </span>
             {isOwner && user.id !== me && (
               <button type="button" class="link danger" onClick={() => change('remove', user.id, displayName(user))}>

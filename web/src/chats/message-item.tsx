@@ -1,11 +1,12 @@
-// One message: author, time, text (or its editor), attachments, and for my own messages the
-// read state and the edit / delete actions.
+// One message: author, time, text (or its editor), attachments, for my own messages the read
+// state, and its actions (reply, edit, delete) behind one menu button: one tab stop each.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
 import { RichText } from '../ui/rich-text.tsx';
 import { Avatar } from '../ui/avatar.tsx';
 import { Attachment } from './attachment.tsx';
 import { Quote } from './reply.tsx';
+import { MenuButton, type MenuItem } from '../ui/menu.tsx';
 
 interface Props {
   message: MessageInfo;
@@ -27,6 +28,11 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
   const [editText, setEditText] = useState(message.text);
   const [confirming, setConfirming] = useState(false);
   const editor = useRef<HTMLTextAreaElement>(null);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirming) confirmButton.current?.focus();
+  }, [confirming]);
   // Opened by ↑ as well as by its button: always start from the current text.
   useEffect(() => {
     if (editing) setEditText(message.text);
@@ -40,10 +46,43 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
   const unread = !mine && !message.deletedAt;
   const author = chat?.allUsers?.find((u) => u.id === message.author.id) ?? message.author;
   const authorName = displayName(message.author.name ? message.author : author);
-  const reply = !message.deletedAt && !editing && (
-    <button type="button" class="link" onClick={() => onReply(message)} aria-label={`Reply to ${mine ? 'your message' : authorName}: ${(message.text ?? '').slice(0, 40)}`}>
-      Reply
-    </button>
+  const items: MenuItem[] = [{ label: 'Reply', movesFocus: true, act: () => onReply(message) }];
+  if (mine && message.text)
+    items.push({
+      label: 'Edit',
+      movesFocus: true,
+      act: () => {
+        setEditText(message.text);
+        setConfirming(false);
+        onEdit(message);
+      },
+    });
+  if (mine) items.push({ label: 'Delete', danger: true, movesFocus: true, act: () => setConfirming(true) });
+  const preview = (message.text || 'an attachment').slice(0, 40);
+  const actions = !message.deletedAt && !editing && (
+    <span class="actions">
+      {confirming ? (
+        <span role="group" aria-label="Delete this message?">
+          <button type="button" ref={confirmButton} class="link danger" onClick={() => onDelete(message)}>
+            Yes, delete
+          </button>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              setConfirming(false);
+              setTimeout(() => menuButton.current?.focus(), 0);
+            }}
+          >
+            Keep
+          </button>
+        </span>
+      ) : (
+        <MenuButton id={`message-menu-${message.id}`} class="message-menu" label={`Actions for ${mine ? 'your message' : `${authorName}’s message`}: ${preview}`} menuLabel="Message actions" items={items} buttonRef={menuButton}>
+          ⋯
+        </MenuButton>
+      )}
+    </span>
   );
   return (
     <li class={`message ${mine ? 'mine' : 'theirs'}`} data-message-id={message.id} data-theirs={unread ? '' : undefined}>
@@ -100,49 +139,13 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
         )
       )}
       {!message.deletedAt && message.attachments?.map((media) => <Attachment key={media.id} media={media} sentAt={message.createdAt} />)}
-      {!mine && reply && (
-        <div class="status-line">
-          <span class="actions">{reply}</span>
-        </div>
-      )}
+      {!mine && actions && <div class="status-line">{actions}</div>}
       {mine && !message.deletedAt && (
         <div class="status-line">
           <span class={readers.length ? 'read' : 'sent'}>
             {readers.length ? (chat?.isPersonal ? '✓✓ Read' : `✓✓ Read by ${readers.map(nameOf).join(', ')}`) : '✓ Sent'}
           </span>
-          {!editing && (
-            <span class="actions">
-              {reply}
-              {message.text && (
-                <button
-                  type="button"
-                  class="link"
-                  onClick={() => {
-                    setEditText(message.text);
-                    setConfirming(false);
-                    onEdit(message);
-                  }}
-                  aria-label={`Edit message: ${message.text.slice(0, 40)}`}
-                >
-                  Edit
-                </button>
-              )}
-              {confirming ? (
-                <>
-                  <button type="button" class="link danger" onClick={() => onDelete(message)}>
-                    Yes, delete
-                  </button>
-                  <button type="button" class="link" onClick={() => setConfirming(false)}>
-                    Keep
-                  </button>
-                </>
-              ) : (
-                <button type="button" class="link" onClick={() => setConfirming(true)} aria-label={`Delete message: ${message.text.slice(0, 40)}`}>
-                  Delete
-                </button>
-              )}
-            </span>
-          )}
+          {actions}
         </div>
       )}
     </li>

@@ -1,7 +1,7 @@
 // Typing indicators over the API's `notify` (an `auxiliary` event named "typing", never
 // stored): sent at most every few seconds while the composer changes, shown for a few seconds.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { LiveEvent, Subscribe } from '../app.tsx';
+import type { LiveEvent, Subscribe } from '../ui/realtime.ts';
 import { api, call } from '../ui/api.ts';
 
 const SEND_EVERY_MS = 3_000;

@@ -1,9 +1,14 @@
 // The live connection: /ws/<deviceSessionId>?token=…, binary frames of JSON
 // {event, source, payload}; reconnects with backoff (at once when the browser comes back
 // online or the page regains focus) and says when it is back.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Notification, Session } from './api.ts';
 
 export type RealtimeStatus = 'connecting' | 'online' | 'offline';
+
+/** What the open screen hears from the socket; `resync` after a reconnect. */
+export type LiveEvent = Notification | { event: 'resync'; source: 'client'; payload?: undefined };
+export type Subscribe = (listener: (event: LiveEvent) => void) => () => void;
 
 export function connectRealtime(
   session: Session,
@@ -64,4 +69,32 @@ export function connectRealtime(
     if (timer) clearTimeout(timer);
     socket?.close(1000, 'logged out');
   };
+}
+
+/**
+ * The signed-in app's connection: its status, and `subscribe` for the open screen's listeners,
+ * which hear each event before `onEvent` (the chat list) does.
+ */
+export function useLiveConnection(session: Session, onEvent: (event: LiveEvent) => void, onOffline: () => void): { status: RealtimeStatus; subscribe: Subscribe } {
+  const [status, setStatus] = useState<RealtimeStatus>('connecting');
+  const listeners = useRef(new Set<(event: LiveEvent) => void>());
+  const handlers = useRef({ onEvent, onOffline });
+  handlers.current = { onEvent, onOffline };
+  useEffect(() => {
+    const dispatch = (event: LiveEvent) => {
+      for (const listener of listeners.current) listener(event);
+      handlers.current.onEvent(event);
+    };
+    return connectRealtime(session, dispatch, (next, reconnected) => {
+      setStatus(next);
+      // A socket refused for good usually means the session was revoked: find out.
+      if (next === 'offline') handlers.current.onOffline();
+      if (reconnected) dispatch({ event: 'resync', source: 'client' });
+    });
+  }, []);
+  const subscribe: Subscribe = useCallback((listener) => {
+    listeners.current.add(listener);
+    return () => listeners.current.delete(listener);
+  }, []);
+  return { status, subscribe };
 }
