@@ -21,6 +21,7 @@ import { renderFrameworkError } from './http/framework-errors.ts';
 import { OutboundPolicy, type OutboundOptions } from './http/outbound.ts';
 import { Mailer } from './mail/mailer.ts';
 import { Templates } from './mail/templates.ts';
+import { deferredChildLogger } from './http/request-logger.ts';
 import { docsCsp, installSecurityHeaders } from './http/security-headers.ts';
 import { webClient } from './http/web-client.ts';
 import surfaces from './generated/surfaces.json' with { type: 'json' };
@@ -29,6 +30,8 @@ import messengerSpec from './generated/messenger.spec.json' with { type: 'json' 
 import rocketChatSpec from './generated/rocketchat.spec.json' with { type: 'json' };
 import type { Kernel } from './kernel.ts';
 import { identityPlugin, IDENTITY_PREFIX } from './identity/plugin.ts';
+import { HistoryCache } from './messenger/history-cache.ts';
+import { MembershipCache } from './messenger/membership-cache.ts';
 import { messengerPlugin } from './messenger/plugin.ts';
 import { rocketChatPlugin } from './rocketchat/plugin.ts';
 import { createBus } from './realtime/bus.ts';
@@ -90,6 +93,7 @@ async function loggerOptions(config: Config, stream?: BuildOptions['logStream'])
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? (await loggerOptions(config, options.logStream)),
+    childLoggerFactory: deferredChildLogger,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: renderFrameworkError,
     ajv: {
@@ -113,12 +117,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await installChangeNotices(database.db);
   const bus = createBus(database);
   const authCache = new AuthCache(database.db);
+  const history = new HistoryCache({ maxBytes: config.historyCacheBytes });
+  const membership = new MembershipCache({ max: 100_000 });
   const outbound = new OutboundPolicy(config.outboundIpAllowlist, options.outbound);
   const mail = { mailer: new Mailer(config, app.log), templates: new Templates(config.mail.templatesDir, config.mail.brand) };
   let realtime: RealtimeHub;
   try {
     await authCache.listen(bus);
+    await history.listen(bus);
+    await membership.listen(bus);
     realtime = await RealtimeHub.start({ database, bus, config, log: app.log, pushAgent: outbound.agent });
+    realtime.observeRemote((delivery) => history.observe(delivery));
   } catch (error) {
     await bus.close();
     throw error;
@@ -137,6 +146,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     database,
     db: database.db,
     authCache,
+    history,
+    membership,
     limiters: createLimiters(database.db, config),
     files,
     previews,

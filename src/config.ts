@@ -17,6 +17,8 @@ export interface Config {
   publicUrl: string;
   serverName: string;
   uploadMaxBytes: number;
+  /** HISTORY_CACHE_MB: history pages (JSON) kept in memory per process, dropped by the chat's events; 0 turns it off. */
+  historyCacheBytes: number;
   /**
    * Failed logins allowed in one window: per (account, client address) pair
    * (LOGIN_RATE_LIMIT_PER_ACCOUNT), so an attacker's address is refused, not the owner's; per
@@ -177,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     serverName: env.SERVER_NAME || 'Parley',
     uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 200_000_000, env),
+    historyCacheBytes: Math.max(0, integer('HISTORY_CACHE_MB', 64, env)) * 1024 * 1024,
     loginRateLimit: loginRateLimit(env),
     registerRateLimit: {
       perIp: integer('REGISTER_RATE_LIMIT_PER_IP', 10, env),

@@ -10,6 +10,8 @@ import type { FileStore } from './files/store.ts';
 import type { OutboundPolicy } from './http/outbound.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Templates } from './mail/templates.ts';
+import type { HistoryCache } from './messenger/history-cache.ts';
+import type { MembershipCache } from './messenger/membership-cache.ts';
 import type { EventBus } from './realtime/bus.ts';
 import type { Realtime } from './realtime/events.ts';
 
@@ -19,6 +21,10 @@ export interface Kernel {
   db: Database;
   /** Access tokens resolved from memory for read requests. */
   authCache: AuthCache;
+  /** Messenger history pages from memory, dropped by their chat's events (src/messenger/history-cache.ts). */
+  history: HistoryCache;
+  /** Who may read which chat, from memory, dropped by the membership notices (src/messenger/membership-cache.ts). */
+  membership: MembershipCache;
   limiters: Limiters;
   files: FileStore;
   /** Image previews, made off the request path (the AfterUpload hook of uploads). */

@@ -1,7 +1,8 @@
 // Triggers that tell every Parley process, on commit (NOTIFY), that something it may keep
 // in memory changed: a device session ended (sockets close, cached tokens go) or a user's
 // row, device details or profile photos changed (cached authentications go), or a 3PID
-// association changed (cached identity lookups go). They cover
+// association changed (cached identity lookups go), or a chat's membership changed (cached
+// chat access goes). They cover
 // every write path of every surface, SQL consoles included.
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.ts';
@@ -12,6 +13,8 @@ export const SESSION_REVOKED_CHANNEL = 'parley_session_revoked';
 export const USER_CHANGED_CHANNEL = 'parley_user_changed';
 /** Payload: the lookup hash of a 3PID association that was bound, changed or unbound; `*` after a truncate. */
 export const ASSOCIATION_CHANGED_CHANNEL = 'parley_association_changed';
+/** Payload: the id of a chat that gained or lost a member, blocked or unblocked one, or was deleted. */
+export const MEMBERSHIP_CHANGED_CHANNEL = 'parley_membership_changed';
 
 // Any constant shared by all Parley processes: serializes concurrent installs.
 const TRIGGER_LOCK_ID = 7_310_443;
@@ -52,6 +55,20 @@ const statements = [
     for each row execute function parley_association_changed()`,
   `create or replace trigger identity_associations_truncated after truncate on identity_associations
     for each statement execute function parley_association_changed()`,
+  // Not the members' own flags (muted, archived, hidden): a post may rewrite those, and a
+  // notifying transaction's commit waits for every other one's (src/realtime/pg-bus.ts).
+  `create or replace function parley_membership_changed() returns trigger language plpgsql as $$
+    begin
+      if tg_table_name = 'chats' then perform pg_notify('${MEMBERSHIP_CHANGED_CHANNEL}', old.id::text);
+      elsif tg_op = 'DELETE' then perform pg_notify('${MEMBERSHIP_CHANGED_CHANNEL}', old.chat_id::text);
+      else perform pg_notify('${MEMBERSHIP_CHANGED_CHANNEL}', new.chat_id::text);
+      end if;
+      return null;
+    end $$`,
+  `create or replace trigger chat_members_changed after insert or delete or update of is_user_blocked on chat_members
+    for each row execute function parley_membership_changed()`,
+  `create or replace trigger chats_deleted after delete on chats
+    for each row execute function parley_membership_changed()`,
 ];
 
 export async function installChangeNotices(db: Database): Promise<void> {

@@ -9,6 +9,8 @@ import type { EventBus } from '../realtime/bus.ts';
 export interface NoticedCacheOptions<K extends {}, V extends {}> {
   /** Entries kept at most (least recently used go first). */
   max: number;
+  /** Or a bound on the entries' total size, as `sizeOf` measures it. */
+  maxSize?: { total: number; sizeOf: (value: V) => number };
   /** A safety net for a lost notice; notices normally arrive within milliseconds. */
   ttlMs: number;
   /** Called when an entry leaves for any reason but being replaced (indexes kept beside the cache). */
@@ -25,6 +27,7 @@ export class NoticedCache<K extends {}, V extends {}> {
     const onRemove = options.onRemove;
     this.entries = new LRUCache<K, V>({
       max: options.max,
+      ...(options.maxSize ? { maxSize: options.maxSize.total, sizeCalculation: options.maxSize.sizeOf } : {}),
       ttl: options.ttlMs,
       ...(onRemove ? { dispose: (value: V, key: K, reason: LRUCache.DisposeReason) => reason !== 'set' && onRemove(value, key) } : {}),
     });

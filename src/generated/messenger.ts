@@ -934,8 +934,8 @@ export interface paths {
         /**
          * Delete one of my media resources and its files
          * @description Deletes one of the caller's attachments with its file, also from the message it is
-         *     attached to. A profile photo, a chat image or another user's media is 403 (they have
-         *     their own endpoints).
+         *     attached to; that message's chat members receive `messageUpdate`. A profile photo, a
+         *     chat image or another user's media is 403 (they have their own endpoints).
          */
         delete: operations["deleteMedia"];
         options?: never;

@@ -3,9 +3,10 @@
 // read marks, members) are aggregated as JSON inside the same statement.
 import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import type { Executor } from '../db/client.ts';
+import { queryRows, type Executor } from '../db/client.ts';
 import { chatMembers, chats, messages, users } from '../db/schema/index.ts';
 import type { components } from '../generated/messenger.ts';
+import type { HistoryPage } from './history-cache.ts';
 import type { MediaInfo, UserInfo } from './views.ts';
 
 type Schemas = components['schemas'];
@@ -89,45 +90,37 @@ const iso = (date: Date | null | undefined) => date?.toISOString();
 // ---------------------------------------------------------------------------------------
 // Messages
 
-const author = alias(users, 'author');
+/** The profile photos of the user `userId` (an SQL expression), newest first; null when none. */
+const photosOf = (userId: string) =>
+  `(select json_agg(${MEDIA_JSON} order by p.created_at desc, p.id desc) from media p where p.photo_of_user_id = ${userId})`;
 
-/** One statement: messages with author (and photos), attachments in order, read marks. */
+/**
+ * MessageInfo as the database builds it (`m`: a messages row). A field the API omits when
+ * empty is null here, and json_strip_nulls drops it: nothing in a message is null on purpose.
+ */
+const MESSAGE_JSON = `json_strip_nulls(json_build_object('id', m.id, 'localId', m.local_id, 'chatId', m.chat_id,
+  'author', (select json_build_object('id', u.id, 'name', u.name, 'username', u.username, 'createdAt', ${isoSql('u.created_at')},
+    'photos', ${photosOf('u.id')}) from users u where u.id = m.author_id),
+  'text', m.text, 'language', m.language, 'isVisible', m.is_visible, 'replyTo', m.reply_to_id,
+  'createdAt', ${isoSql('m.created_at')}, 'updatedAt', ${isoSql('m.updated_at')},
+  'editedAt', ${isoSql('m.edited_at')}, 'deletedAt', ${isoSql('m.deleted_at')},
+  'readMarks', (select json_agg(json_build_object('id', r.id, 'user', json_build_object('id', r.user_id), 'createdAt', ${isoSql('r.created_at')})
+    order by r.created_at, r.id) from read_marks r where r.message_id = m.id),
+  'attachments', (select json_agg(${MEDIA_JSON} order by p.position, p.id) from media p where p.message_id = m.id)))`;
+
+/** The messages matching `where` (conditions on `messages`), newest first, as a JSON array text. */
+async function messagesJsonText(db: Executor, where: SQL | undefined, limit?: number): Promise<string> {
+  const [row] = await queryRows<{ page: string }>(
+    db,
+    sql`select coalesce(json_agg(${sql.raw(MESSAGE_JSON)} order by m.id desc), '[]')::text as page
+      from (select * from ${messages} where ${where ?? sql`true`} order by ${messages.id} desc ${limit === undefined ? sql`` : sql`limit ${limit}`}) m`,
+  );
+  return row.page;
+}
+
+/** The messages matching `where`, newest first, as MessageInfo objects. */
 export async function loadMessages(db: Executor, where: SQL | undefined, limit?: number): Promise<MessageInfo[]> {
-  const query = db
-    .select({
-      message: messages,
-      author: { id: author.id, name: author.name, username: author.username, createdAt: author.createdAt },
-      authorPhotos: photosJson(author.id),
-      attachments: sql`coalesce((select json_agg(${sql.raw(MEDIA_JSON)} order by p.position, p.id) from media p where p.message_id = ${messages.id}), '[]'::json)`,
-      readMarks: sql`coalesce((select json_agg(json_build_object('id', r.id, 'userId', r.user_id, 'createdAt', ${sql.raw(isoSql('r.created_at'))}) order by r.created_at, r.id) from read_marks r where r.message_id = ${messages.id}), '[]'::json)`,
-    })
-    .from(messages)
-    .innerJoin(author, eq(author.id, messages.authorId))
-    .where(where)
-    .orderBy(desc(messages.id));
-  const rows = limit === undefined ? await query : await query.limit(limit);
-  return rows.map((row) => {
-    const m = row.message;
-    const info: MessageInfo = {
-      id: m.id,
-      localId: m.localId,
-      chatId: m.chatId,
-      author: userFromJson({ ...row.author, createdAt: iso(row.author.createdAt) ?? null, photos: parseJson<MediaJson[]>(row.authorPhotos) }),
-      text: m.text,
-      isVisible: m.isVisible,
-      createdAt: iso(m.createdAt)!,
-      updatedAt: iso(m.updatedAt)!,
-    };
-    if (m.language) info.language = m.language;
-    if (m.editedAt) info.editedAt = iso(m.editedAt);
-    if (m.deletedAt) info.deletedAt = iso(m.deletedAt);
-    if (m.replyToId !== null) info.replyTo = m.replyToId;
-    const marks = parseJson<{ id: string; userId: number; createdAt: string }[]>(row.readMarks);
-    if (marks.length) info.readMarks = marks.map((mark) => ({ id: mark.id, user: { id: mark.userId }, createdAt: mark.createdAt }));
-    const attachments = parseJson<MediaJson[]>(row.attachments);
-    if (attachments.length) info.attachments = attachments.map(mediaFromJson);
-    return info;
-  });
+  return JSON.parse(await messagesJsonText(db, where, limit)) as MessageInfo[];
 }
 
 export async function loadMessage(db: Executor, messageId: number): Promise<MessageInfo> {
@@ -172,9 +165,22 @@ export function newMessageFromJson(row: NewMessageJson, authorJson: unknown): Me
   return info;
 }
 
-/** History page: newest first, strictly older than `before` (a message id) when given. */
-export function historyPage(db: Executor, chatId: string, count: number, before?: number): Promise<MessageInfo[]> {
-  return loadMessages(db, and(eq(messages.chatId, chatId), before ? lt(messages.id, before) : undefined), count);
+/**
+ * A history page (newest first, strictly older than `before`, a message id, when given) as
+ * the JSON array text the API answers with, built by the database in one statement and sent
+ * without being parsed and serialized again (npm run bench, history page); with the users
+ * on it (authors and readers), whose changes make it stale.
+ */
+export async function historyPage(db: Executor, chatId: string, count: number, before?: number): Promise<HistoryPage> {
+  const [row] = await queryRows<{ page: string; users: string }>(
+    db,
+    sql`with m as (
+        select * from ${messages} where ${and(eq(messages.chatId, chatId), before ? lt(messages.id, before) : undefined)}
+        order by ${messages.id} desc limit ${count})
+      select coalesce((select json_agg(${sql.raw(MESSAGE_JSON)} order by m.id desc) from m), '[]')::text as page,
+        (select coalesce(json_agg(u.id), '[]') from (select author_id from m union select r.user_id from read_marks r join m on r.message_id = m.id) u(id))::text as users`,
+  );
+  return { chatId, json: row.page, userIds: JSON.parse(row.users) as number[] };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -249,7 +249,14 @@ async function usersById(db: Executor, ids: number[]): Promise<UserInfo[]> {
 }
 
 export async function addUsers(k: Kernel, auth: AuthContext, chatId: string, userIds: number[]): Promise<ChatInfo> {
-  const { chat, recipients } = await k.db.transaction(async (tx) => {
+  // New members read the chat on every process once this answers (they were outsiders there).
+  const { chat, recipients } = await changingMembership(k, chatId, async () => ({ result: await addUsersInTransaction(k, auth, chatId, userIds), changed: true }));
+  await publishChatEvent(k, { chatId, userIds: recipients, event: 'addedUsers', actorId: auth.user.id, payload: sharedChatInfo(chat) });
+  return chat;
+}
+
+function addUsersInTransaction(k: Kernel, auth: AuthContext, chatId: string, userIds: number[]) {
+  return k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id, true);
     requireActiveMember(access);
     if (access.chat.isPersonal) throw badRequest('Users cannot be added to a personal chat');
@@ -265,13 +272,36 @@ export async function addUsers(k: Kernel, auth: AuthContext, chatId: string, use
     chat.addedUsers = await usersById(tx, added);
     return { chat, recipients: await chatRecipients(tx, chatId) };
   });
-  await publishChatEvent(k, { chatId, userIds: recipients, event: 'addedUsers', actorId: auth.user.id, payload: sharedChatInfo(chat) });
-  return chat;
+}
+
+/**
+ * Runs a write that may add, remove or block members of the chat; when it did (`changed`),
+ * answers only once its membership notice is back: then every process has dropped what it
+ * remembered of the chat's members (src/messenger/membership-cache.ts).
+ */
+async function changingMembership<T>(k: Kernel, chatId: string, write: () => Promise<{ result: T; changed: boolean }>): Promise<T> {
+  const notice = k.membership.expectChange(chatId);
+  try {
+    const { result, changed } = await write();
+    if (changed) await notice.heard;
+    return result;
+  } finally {
+    notice.cancel();
+  }
 }
 
 export async function removeUsers(k: Kernel, auth: AuthContext, chatId: string, userIds: number[]): Promise<ChatInfo> {
   if (userIds.length === 0) throw badRequest('No users to remove');
-  const { chat, recipients } = await k.db.transaction(async (tx) => {
+  const { chat, recipients } = await changingMembership(k, chatId, async () => {
+    const outcome = await removeUsersInTransaction(k, auth, chatId, userIds);
+    return { result: outcome, changed: outcome.removed.length > 0 };
+  });
+  await publishChatEvent(k, { chatId, userIds: recipients, event: 'removedUsers', actorId: auth.user.id, payload: sharedChatInfo(chat) });
+  return chat;
+}
+
+function removeUsersInTransaction(k: Kernel, auth: AuthContext, chatId: string, userIds: number[]) {
+  return k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id, true);
     const member = requireActiveMember(access);
     if (access.chat.isPersonal) throw badRequest('Users cannot be removed from a personal chat');
@@ -290,10 +320,8 @@ export async function removeUsers(k: Kernel, auth: AuthContext, chatId: string, 
     }
     const chat = await loadChat(tx, auth.user.id, chatId, { allUsers: true, images: true });
     chat.removedUsers = await usersById(tx, removed);
-    return { chat, recipients };
+    return { chat, recipients, removed };
   });
-  await publishChatEvent(k, { chatId, userIds: recipients, event: 'removedUsers', actorId: auth.user.id, payload: sharedChatInfo(chat) });
-  return chat;
 }
 
 /** Deletes the messages (with their attachments) and hides the chat on every member's devices. */
@@ -322,14 +350,19 @@ export async function deleteChat(k: Kernel, auth: AuthContext, chatId: string): 
 
 /** Leaves a group chat; an owner who leaves hands the chat to the longest-standing member. */
 export async function exitChat(k: Kernel, auth: AuthContext, chatId: string): Promise<void> {
-  await k.db.transaction(async (tx) => {
+  await changingMembership(k, chatId, () => exitChatInTransaction(k, auth, chatId).then((changed) => ({ result: undefined, changed })));
+}
+
+/** True when the caller left (false: a chat they blocked is only hidden). */
+function exitChatInTransaction(k: Kernel, auth: AuthContext, chatId: string): Promise<boolean> {
+  return k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id, true);
     const member = requireMember(access);
     if (access.chat.isPersonal) throw badRequest('A personal chat cannot be left');
     const mine = and(eq(chatMembers.chatId, chatId), eq(chatMembers.userId, auth.user.id));
     if (member.isChatBlocked) {
       await tx.update(chatMembers).set({ isRemovedOnDevice: true }).where(mine);
-      return;
+      return false;
     }
     await tx.delete(chatMembers).where(mine);
     if (member.role === 'owner') {
@@ -343,6 +376,7 @@ export async function exitChat(k: Kernel, auth: AuthContext, chatId: string): Pr
       await tx.update(chats).set({ ownerId: heir?.userId ?? null }).where(eq(chats.id, chatId));
     }
     await refreshParticipantsKey(tx, chatId);
+    return true;
   });
 }
 
@@ -357,7 +391,11 @@ export async function setChatBlocked(k: Kernel, auth: AuthContext, chatId: strin
 }
 
 export async function setUserBlocked(k: Kernel, auth: AuthContext, chatId: string, userId: number, blocked: boolean): Promise<void> {
-  await k.db.transaction(async (tx) => {
+  await changingMembership(k, chatId, () => setUserBlockedInTransaction(k, auth, chatId, userId, blocked).then(() => ({ result: undefined, changed: true })));
+}
+
+function setUserBlockedInTransaction(k: Kernel, auth: AuthContext, chatId: string, userId: number, blocked: boolean): Promise<void> {
+  return k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id, true);
     const member = requireActiveMember(access);
     const [target] = await tx

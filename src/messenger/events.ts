@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { chatMembers } from '../db/schema/index.ts';
 import type { Kernel } from '../kernel.ts';
+import { changesHistory } from './history-cache.ts';
 
 export type ChatEventName =
   | 'message'
@@ -38,8 +39,12 @@ export interface ChatEvent {
   webSocket?: boolean;
 }
 
-/** Call only after the transaction committed. A failed hand-off is logged: the change itself stands. */
+/**
+ * Call only after the transaction committed. A failed hand-off is logged: the change itself
+ * stands. This process's cached history of the chat goes first, before the caller answers.
+ */
 export async function publishChatEvent(k: Kernel, event: ChatEvent): Promise<void> {
+  if (changesHistory(event.event)) k.history.forgetChat(event.chatId);
   if (event.userIds.length === 0) return;
   try {
     await k.realtime.publish({

@@ -78,9 +78,10 @@ async function attach(tx: Transaction, ownerId: number, messageId: number, attac
   if (attached.length !== attachments.length) throw badRequest('An attachment is already in use elsewhere');
 }
 
-export async function listMessages(k: Kernel, auth: AuthContext, chatId: string, count: number, before?: number): Promise<MessageInfo[]> {
-  requireActiveMember(await chatAccess(k.db, chatId, auth.user.id));
-  return historyPage(k.db, chatId, count, before);
+/** A history page as the JSON array text of MessageInfo the API answers with. */
+export async function listMessagesJson(k: Kernel, auth: AuthContext, chatId: string, count: number, before?: number): Promise<string> {
+  await k.membership.requireActiveMember(k.db, chatId, auth.user.id);
+  return k.history.page(chatId, count, before, () => historyPage(k.db, chatId, count, before));
 }
 
 export interface NewMessage {

@@ -100,11 +100,13 @@ export async function updateProfile(k: Kernel, auth: AuthContext, change: Profil
   if (change.name !== undefined) values.name = normalizeName(change.name);
   if (change.about !== undefined) values.about = change.about;
   if (change.language !== undefined) values.language = change.language === '' ? null : change.language;
-  return k.db.transaction(async (tx) => {
+  const updated = await k.db.transaction(async (tx) => {
     const [user] = await tx.update(users).set(values).where(eq(users.id, auth.user.id)).returning();
     const photos = (await photosOf(tx, [user.id])).get(user.id);
     return userInfo(user, { full: true, photos, lastSeen: await lastSeenOf(tx, user.id) });
   });
+  k.history.forgetUser(auth.user.id);
+  return updated;
 }
 
 /** New password after proving the old one; the other sessions of the account end. */
@@ -215,13 +217,15 @@ export interface PhotoInput {
 
 /** Makes one of the caller's uploads a profile photo. */
 export async function addPhoto(k: Kernel, auth: AuthContext, photo: PhotoInput): Promise<UserInfo> {
-  return k.db.transaction(async (tx) => {
+  const updated = await k.db.transaction(async (tx) => {
     const upload = await ownUpload(tx, photo.id, auth.user.id);
     if (!upload) throw notFound('No uploaded file with this id; upload it first');
     await insertMediaOf(tx, upload, { ...photo, photoOfUserId: auth.user.id });
     const photos = (await photosOf(tx, [auth.user.id])).get(auth.user.id);
     return userInfo(auth.user, { full: true, photos, lastSeen: await lastSeenOf(tx, auth.user.id) });
   });
+  k.history.forgetUser(auth.user.id);
+  return updated;
 }
 
 export async function deletePhoto(k: Kernel, auth: AuthContext, photoId: string): Promise<void> {
@@ -233,6 +237,7 @@ export async function deletePhoto(k: Kernel, auth: AuthContext, photoId: string)
     // Only the caller's own upload of that name goes (another user may hold the name by now).
     await deleteOwnUploads(k, tx, [{ name: photoId, ownerId: auth.user.id }]);
   });
+  k.history.forgetUser(auth.user.id);
 }
 
 /** Deletes the caller's account after a fresh proof: a Bearer token alone is not enough. */
@@ -250,4 +255,5 @@ export async function deleteAccount(k: Kernel, userId: number): Promise<void> {
     if (!deleted) throw new ApiError(404, 'User not found');
   });
   k.authCache.forgetUser(userId);
+  k.history.forgetUser(userId);
 }

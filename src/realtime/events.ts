@@ -36,5 +36,7 @@ export interface Realtime {
   onPresence(listener: (change: PresenceChange) => void | Promise<void>): void;
   /** Which of these users have a socket open in a live process. */
   onlineAmong(userIds: number[]): Promise<Set<number>>;
+  /** `listener` sees every delivery that arrives from another process, before its sockets do. */
+  observeRemote(listener: (delivery: Delivery) => void): void;
   close(): Promise<void>;
 }

@@ -47,6 +47,7 @@ export class RealtimeHub implements Realtime {
   private chain: Promise<void> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly presenceListeners: Array<(change: PresenceChange) => void | Promise<void>> = [];
+  private readonly remoteObservers: Array<(delivery: Delivery) => void> = [];
   private closed = false;
   /** Shutting down: sockets close because the process goes, not their users. */
   private goingAway = false;
@@ -126,6 +127,10 @@ export class RealtimeHub implements Realtime {
       );
     for (const row of rows) online.add(row.userId);
     return online;
+  }
+
+  observeRemote(listener: (delivery: Delivery) => void): void {
+    this.remoteObservers.push(listener);
   }
 
   /** Takes a socket whose device session is authenticated; it receives every event for its user from now on. */
@@ -219,6 +224,7 @@ export class RealtimeHub implements Realtime {
       envelope = JSON.parse(stored.body) as Envelope;
       if (!('d' in envelope)) return;
     }
+    for (const observe of this.remoteObservers) observe(envelope.d);
     await this.deliver(envelope.d);
   }
 

@@ -9,8 +9,11 @@ type MessageOperations = Pick<operations, 'listMessages' | 'postMessage' | 'clea
 
 export function messagesHandlers(k: Kernel): Handlers<MessageOperations> {
   return {
-    listMessages: async (request) =>
-      messages.listMessages(k, requireAuth(request), request.params.chatId, request.query.count ?? 50, request.query.before),
+    // Already JSON, built by the database: a string with a JSON type is sent as it is.
+    listMessages: async (request, reply) =>
+      reply
+        .type('application/json; charset=utf-8')
+        .send(await messages.listMessagesJson(k, requireAuth(request), request.params.chatId, request.query.count ?? 50, request.query.before)),
     postMessage: async (request) => messages.postMessage(k, requireAuth(request), request.params.chatId, request.body),
     clearChat: async (request) => messages.clearChat(k, requireAuth(request), request.params.chatId),
     editMessage: async (request) => messages.editMessage(k, requireAuth(request), request.params.chatId, request.params.messageId, request.body),
