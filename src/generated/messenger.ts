@@ -571,7 +571,8 @@ export interface paths {
          * @description The owner or an admin, not blocked in the chat, may (403 otherwise). `image.id` names
          *     an image file (jpg, png, gif, webp, heic, heif, avif, bmp or tiff) the caller uploaded:
          *     a file that is not uploaded or not an image is 400, one that already serves another
-         *     purpose 409. A personal chat between two people has no images (400).
+         *     purpose 409. A personal chat between two people has no images (400). The members
+         *     receive `chatUpdate` with the chat's images.
          */
         post: operations["addChatImage"];
         delete?: never;
@@ -596,7 +597,8 @@ export interface paths {
         /**
          * Remove a chat image and its files (owner or admin)
          * @description The owner or an admin, not blocked in the chat, may (403 otherwise); 404 when the
-         *     chat has no image with this id. The image's file is deleted with it.
+         *     chat has no image with this id. The image's file is deleted with it, and the members
+         *     receive `chatUpdate` with the images left.
          */
         delete: operations["deleteChatImage"];
         options?: never;

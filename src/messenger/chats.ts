@@ -208,8 +208,9 @@ export interface ImageInput {
   previewHeight?: number;
 }
 
+/** A new group photo: every member hears chatUpdate with the chat's images. */
 export async function addImage(k: Kernel, auth: AuthContext, chatId: string, image: ImageInput): Promise<ChatInfo> {
-  return k.db.transaction(async (tx) => {
+  const { chat, recipients } = await k.db.transaction(async (tx) => {
     const access = await chatAccess(tx, chatId, auth.user.id);
     const member = requireActiveMember(access);
     if (!isManager(member)) throw forbidden('Only the chat owner changes its images');
@@ -219,12 +220,15 @@ export async function addImage(k: Kernel, auth: AuthContext, chatId: string, ima
     if (!IMAGE_TYPES.has(upload.fileType)) throw badRequest(`A chat image must be an image, not ${upload.fileType}`);
     await insertMediaOf(tx, upload, { ...image, imageOfChatId: chatId });
     await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
-    return loadChat(tx, auth.user.id, chatId, { images: true });
+    return { chat: await loadChat(tx, auth.user.id, chatId, { images: true }), recipients: await chatRecipients(tx, chatId) };
   });
+  await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatUpdate', actorId: auth.user.id, payload: sharedChatInfo(chat) });
+  return chat;
 }
 
+/** A group photo removed: every member hears chatUpdate with the images left. */
 export async function deleteImage(k: Kernel, auth: AuthContext, chatId: string, imageId: string): Promise<void> {
-  await k.db.transaction(async (tx) => {
+  const { chat, recipients } = await k.db.transaction(async (tx) => {
     const member = requireMember(await chatAccess(tx, chatId, auth.user.id));
     const [image] = await tx
       .select()
@@ -236,7 +240,10 @@ export async function deleteImage(k: Kernel, auth: AuthContext, chatId: string, 
     await tx.delete(media).where(eq(media.id, imageId));
     // Only its uploader's file goes (another user may hold the name by now).
     await deleteOwnUploads(k, tx, [{ name: imageId, ownerId: image.ownerId }]);
+    await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
+    return { chat: await loadChat(tx, auth.user.id, chatId, { images: true }), recipients: await chatRecipients(tx, chatId) };
   });
+  await publishChatEvent(k, { chatId, userIds: recipients, event: 'chatUpdate', actorId: auth.user.id, payload: sharedChatInfo(chat) });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,8 +9,12 @@ import type { PresenceChange } from '../realtime/events.ts';
 
 export type Presence = components['schemas']['Presence'];
 
+/** Largest user id (a PostgreSQL integer): a bigger one is unknown, like any other absent id. */
+const MAX_USER_ID = 2_147_483_647;
+
 export async function presenceOf(k: Kernel, userIds: number[]): Promise<Presence[]> {
-  const ids = [...new Set(userIds)];
+  const ids = [...new Set(userIds)].filter((id) => id <= MAX_USER_ID);
+  if (ids.length === 0) return [];
   const rows = await k.db
     .select({ userId: users.id, lastSeen: max(deviceSessions.updatedAt) })
     .from(users)

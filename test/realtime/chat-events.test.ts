@@ -5,6 +5,7 @@ import t from 'tap';
 import { startApp } from '../helpers/app.ts';
 import { registerUser, type TestUser } from '../helpers/messenger.ts';
 import { loginDevice, SocketProbe } from '../helpers/realtime.ts';
+import { pngBytes, upload } from '../messenger/chat-fixtures.ts';
 
 const { app, baseUrl } = await startApp(t);
 const probes: SocketProbe[] = [];
@@ -111,6 +112,25 @@ t.test('chat updates and added members', async (t) => {
     t.equal(add.response.status, 200, 'add');
   });
   t.match(added, { ownerLaptop: 1, ownerPhone: 1, member: 1, blocked: 0, removed: 0, outsider: 0 }, 'addedUsers');
+});
+
+t.test('a group photo added or removed is announced with the images', async (t) => {
+  const photo = await upload(owner, await pngBytes(), 'image/png');
+  const added = await received('chatUpdate', async () => {
+    const response = await owner.api.POST('/chats/{chatId}/images', { params: { path }, body: { image: { id: photo.id, fileType: 'png', fileSize: photo.size } } });
+    t.equal(response.response.status, 200, 'added');
+  });
+  t.match(added, { ownerLaptop: 1, ownerPhone: 1, member: 1, blocked: 0, removed: 0, outsider: 0 }, 'chatUpdate to the members');
+  const withPhoto = await sockets.member.next((frame) => frame.event === 'chatUpdate' && ((frame.payload as { images?: unknown[] }).images ?? []).length > 0, 'chatUpdate with the photo');
+  t.match(withPhoto.payload, { id: chatId, images: [{ id: photo.id }] });
+
+  const removedPhoto = await received('chatUpdate', async () => {
+    const response = await owner.api.DELETE('/chats/{chatId}/images/{imageId}', { params: { path: { ...path, imageId: photo.id } } });
+    t.equal(response.response.status, 200, 'removed');
+  });
+  t.match(removedPhoto, { ownerLaptop: 1, member: 1, outsider: 0 });
+  const frames = sockets.member.frames.filter((frame) => frame.event === 'chatUpdate');
+  t.notOk((frames.at(-1)!.payload as { images?: unknown[] }).images, 'the last chatUpdate has no images left');
 });
 
 t.test('notify sends auxiliary to the members', async (t) => {

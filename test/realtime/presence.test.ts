@@ -37,6 +37,8 @@ t.test('the current state, for signed-in callers only', async (t) => {
   t.match(annNow, { userId: ann.id, isOnline: false, lastSeen: String }, 'Ann has no socket: offline, with when she was last seen');
   t.match(bobNow, { userId: bob.id, isOnline: true }, 'Bob has one open');
   t.same(await presence([999_999]), [], 'an unknown id is left out');
+  t.same(await presence([2_147_483_648, 9_999_999_999]), [], 'so is one beyond any user id (not a 500)');
+  t.match(await presence([ann.id, 9_999_999_999]), [{ userId: ann.id }], 'beside a known one');
   const anonymous = await messengerClient(baseUrl).GET('/users/presence', { params: { query: { ids: String(ann.id) } } });
   t.equal(anonymous.response.status, 401, 'no token, no presence');
   const wrong = await bob.api.GET('/users/presence', { params: { query: { ids: 'all' } } });

@@ -923,6 +923,8 @@ t.test('the chat menu: mute, rename, group photo, clear, archive, delete, block'
   t.match(await alicePage.locator('.chat-head img.avatar-small').getAttribute('src'), /^\/uploads\/[0-9a-f-]{36}\.png$/, 'the header shows the group photo');
   await alicePage.getByRole('link', { name: /^Reading club/ }).locator('img.avatar-small').waitFor();
   t.pass("and so does the group's entry in the list");
+  await bobPage.getByRole('link', { name: /^Reading club/ }).locator('img.avatar-small').waitFor();
+  t.pass('the group photo reaches the other member live');
   await shot(alicePage, 'chat-menu-group-photo');
 
   // Clear history, after a confirm step. Bob meanwhile reads his chat with Alice: it is not the one cleared.
