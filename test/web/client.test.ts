@@ -975,11 +975,26 @@ t.test('the chat menu: mute, rename, group photo, clear, archive, delete, block'
   await confirmBlock.getByRole('button', { name: 'Block' }).click();
   await alicePage.getByText('You blocked this chat.').waitFor();
   t.equal(await bobWrites('Are you there?'), 403, 'Bob cannot write to Alice any more');
+  // In Bob's client a refused message says why, and does not hold up the next one.
+  await bobPage.getByRole('link', { name: new RegExp(`^${alice.name}`) }).click();
+  for (const text of ['Hello?', 'Still there?']) {
+    await bobPage.getByLabel('Message', { exact: true }).fill(text);
+    await bobPage.keyboard.press('Enter');
+    await bobPage.locator('li.message.pending', { hasText: text }).getByText('Not sent: The other participant blocked this chat.').waitFor();
+  }
+  t.pass('each refused message says why, the second is not stuck behind the first');
+  await shot(bobPage, 'refused-message');
   await menuButton.click();
   await alicePage.getByRole('menuitem', { name: 'Unblock' }).click();
   await alicePage.getByText('You unblocked this chat.').waitFor();
   t.equal(await bobWrites('Back again'), 200, 'after Unblock he can');
   await messageItem(alicePage, 'Back again').waitFor();
+  await bobPage.locator('li.message.pending', { hasText: 'Hello?' }).getByRole('button', { name: 'Retry' }).click();
+  await messageItem(alicePage, 'Hello?').waitFor();
+  t.pass('Retry sends a refused message once the block is lifted');
+  await bobPage.locator('li.message.pending', { hasText: 'Still there?' }).getByRole('button', { name: 'Discard' }).click();
+  await bobPage.locator('li.message.pending').waitFor({ state: 'detached' });
+  await bobPage.getByRole('button', { name: '← Chats' }).click();
   await menuButton.click();
   t.equal(await alicePage.getByRole('menuitem', { name: 'Block' }).count(), 1, 'the menu offers Block again');
   await alicePage.keyboard.press('Escape');

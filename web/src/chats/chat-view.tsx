@@ -7,7 +7,7 @@ import { readersOf } from './history.ts';
 import { ChatHead } from './chat-head.tsx';
 import { MessageItem } from './message-item.tsx';
 import { Composer, PendingItem } from './composer.tsx';
-import { enqueue, flush, onOutboxChange, pendingOf } from './outbox.ts';
+import { enqueue, flush, onOutboxChange, pendingOf, retry } from './outbox.ts';
 import { useTyping, useTypingSender } from './typing.ts';
 import { useReadMarks } from './read-marks.ts';
 import { JumpToLatest, revealMessage, Timeline, useFirstUnread } from './timeline.tsx';
@@ -181,7 +181,15 @@ export function ChatView({ chatId, me, listed, status, subscribe, onUnread, onCh
               )}
             />
             {pending.map((entry) => (
-              <PendingItem key={entry.localId} entry={entry} offline={status !== 'online'} onRetry={() => void sendWaiting()} />
+              <PendingItem
+                key={entry.localId}
+                entry={entry}
+                offline={status !== 'online'}
+                onRetry={() => {
+                  retry(entry.localId);
+                  void sendWaiting();
+                }}
+              />
             ))}
           </ol>
         </div>

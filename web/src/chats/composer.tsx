@@ -73,7 +73,7 @@ export function PendingItem({ entry, offline, onRetry }: { entry: Pending; offli
       <div class="status-line">
         {entry.failed ? (
           <>
-            <span class="failed">Not sent{offline ? ': you are offline' : ''}.</span>
+            <span class="failed">{entry.refused ? `Not sent: ${entry.refused.replace(/\.$/, '')}.` : `Not sent${offline ? ': you are offline' : ''}.`}</span>
             <span class="actions">
               <button type="button" class="link" onClick={onRetry}>
                 Retry
