@@ -10,6 +10,8 @@ import t from 'tap';
 import { buildWeb } from '../../scripts/build-web.ts';
 import { startApp } from '../helpers/app.ts';
 import { messengerClient, registerUser } from '../helpers/messenger.ts';
+import type { Delivery } from '../../src/realtime/events.ts';
+import { pushPayload } from '../../src/realtime/push.ts';
 
 // A browser session of many steps: more than the suite's per-file default.
 t.setTimeout(300_000);
@@ -18,7 +20,7 @@ const artifacts = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 await rm(artifacts, { recursive: true, force: true });
 await mkdir(artifacts, { recursive: true });
 await buildWeb({ quiet: true });
-const { baseUrl } = await startApp(t);
+const { app, baseUrl } = await startApp(t);
 
 const browser: Browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -112,6 +114,25 @@ async function settledFocus(page: Page, wanted: (focused: { id?: string; name?: 
     await page.waitForTimeout(50);
   }
 }
+
+/**
+ * Waits until `check` (run in the page, async allowed) answers true, or fails after 15 s.
+ * Not page.waitForFunction: it takes the promise an async function returns as a truthy answer.
+ */
+async function untilInPage(page: Page, check: (arg: string) => Promise<boolean>, arg: string, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await page.evaluate(check, arg))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** In the page: the service worker shows exactly one notification, "title: body" (one per chat: the newest replaces the one before). */
+const notifiedOnce = async (wanted: string) => {
+  const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ getNotifications(): Promise<{ title: string; body: string }[]> } | undefined> } } };
+  const notes = (await (await scope.navigator.serviceWorker.getRegistration())?.getNotifications()) ?? [];
+  return notes.length === 1 && `${notes[0].title}: ${notes[0].body}` === wanted;
+};
 
 const bobSession = async () =>
   JSON.parse((await bobPage.evaluate(() => localStorage.getItem('parley.session')))!) as { token: string; userId: number };
@@ -266,10 +287,15 @@ t.test('a chat open in a background tab counts unread and marks read only what i
   await offer.waitFor();
   await bobPage.context().grantPermissions(['notifications']);
   await offer.getByRole('button', { name: 'Turn on notifications' }).click();
-  await bobPage.waitForFunction(async () => {
-    const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ active: { scriptURL: string } | null } | undefined> } } };
-    return (await scope.navigator.serviceWorker.getRegistration())?.active?.scriptURL.endsWith('/sw.js');
-  });
+  await untilInPage(
+    bobPage,
+    async () => {
+      const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ active: { scriptURL: string } | null } | undefined> } } };
+      return (await scope.navigator.serviceWorker.getRegistration())?.active?.scriptURL.endsWith('/sw.js') === true;
+    },
+    '',
+    'the service worker',
+  );
   t.pass('the service worker is registered once notifications are allowed');
   await shot(bobPage, 'notifications-offered');
 
@@ -287,11 +313,7 @@ t.test('a chat open in a background tab counts unread and marks read only what i
   t.same(whileHidden, [], 'nothing is marked read while the tab is hidden');
   t.pass('the title counts what arrived in the hidden tab');
   // One notification per chat (the newest message replaces the one before).
-  await bobPage.waitForFunction(async (wanted) => {
-    const scope = globalThis as unknown as { navigator: { serviceWorker: { getRegistration(): Promise<{ getNotifications(): Promise<{ title: string; body: string }[]> } | undefined> } } };
-    const notes = (await (await scope.navigator.serviceWorker.getRegistration())?.getNotifications()) ?? [];
-    return notes.length === 1 && `${notes[0].title}: ${notes[0].body}` === wanted;
-  }, `${alice.name}: Away 3`);
+  await untilInPage(bobPage, notifiedOnce, `${alice.name}: Away 3`, 'one notification for the chat');
   t.pass('a notification for the message that arrived in the hidden tab');
   const onReturn = await requestsDuring(bobPage, /PUT .*\/read$/, async () => {
     await setHidden(bobPage, false);
@@ -998,6 +1020,53 @@ t.test('the chat menu: mute, rename, group photo, clear, archive, delete, block'
   await menuButton.click();
   t.equal(await alicePage.getByRole('menuitem', { name: 'Block' }).count(), 1, 'the menu offers Block again');
   await alicePage.keyboard.press('Escape');
+});
+
+t.test('with every tab closed, a message still notifies (Web Push to the service worker)', async (t) => {
+  const context = bobPage.context();
+  const { token } = await bobSession();
+  const bobApi = messengerClient(baseUrl, { authorization: `Bearer ${token}` });
+  const personal = (await bobApi.GET('/chats', { params: { query: { full: '1' } } })).data!.find((chat) => chat.isPersonal && chat.allUsers?.some((user) => user.username === alice.username))!;
+  // A page of another origin keeps the browser context (and its DevTools session) alive;
+  // every one of Bob's Parley tabs closes.
+  const blank = await context.newPage();
+  for (const page of context.pages()) if (page !== blank) await page.close();
+  t.equal(context.pages().length, 1, 'no Parley tab is open');
+
+  // The exact body the server pushes for a real message; the push service between the server
+  // and the browser (FCM, Mozilla's) cannot run here, so DevTools hands it to the worker.
+  const deliveries: Delivery[] = [];
+  const realtime = app.kernel.realtime;
+  const publish = realtime.publish.bind(realtime);
+  realtime.publish = async (delivery) => {
+    deliveries.push(structuredClone(delivery));
+    return publish(delivery);
+  };
+  t.teardown(() => {
+    realtime.publish = publish;
+  });
+  await alicePage.getByRole('link', { name: new RegExp(`^${bob.name}`) }).click();
+  await alicePage.getByLabel('Message', { exact: true }).fill('While you were away');
+  await alicePage.keyboard.press('Enter');
+  await messageItem(alicePage, 'While you were away').and(alicePage.locator('li.message:not(.pending)')).waitFor();
+  const delivery = deliveries.find((d) => d.chatId === personal.id && d.event.event === 'message' && (d.event.payload as { text?: string }).text === 'While you were away');
+  t.ok(delivery, 'the message was published');
+
+  const cdp = await context.newCDPSession(blank);
+  const registration = new Promise<string>((resolve) =>
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r) => r.scopeURL.startsWith(baseUrl) && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    }),
+  );
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(baseUrl).origin, registrationId: await registration, data: pushPayload(delivery!) });
+
+  const reopened = await context.newPage();
+  await reopened.goto('/');
+  await untilInPage(reopened, notifiedOnce, `${alice.name}: While you were away`, 'the pushed notification');
+  t.pass('the service worker showed the notification with no tab open');
+  await blank.close();
 });
 
 t.test('page weight: the initial JavaScript is under 40 KB compressed', async (t) => {
