@@ -1,6 +1,6 @@
 // One message: author, time, text (or its editor), attachments, for my own messages the read
 // state, and its actions (reply, edit, delete) behind one menu button: one tab stop each.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { displayName, formatTime, type ChatInfo, type MessageInfo } from '../ui/api.ts';
 import { RichText } from '../ui/rich-text.tsx';
 import { Avatar } from '../ui/avatar.tsx';
@@ -33,8 +33,9 @@ export function MessageItem({ message, me, chat, readers, editing, onEdit, onSav
   useEffect(() => {
     if (confirming) confirmButton.current?.focus();
   }, [confirming]);
-  // Opened by ↑ as well as by its button: always start from the current text.
-  useEffect(() => {
+  // Opened by ↑ as well as by its button: always start from the current text. A layout
+  // effect, before anyone can type: a later effect could overwrite what was typed.
+  useLayoutEffect(() => {
     if (editing) setEditText(message.text);
   }, [editing]);
   const mine = message.author.id === me;
