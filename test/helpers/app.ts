@@ -61,3 +61,37 @@ export async function startApp(t: TestContext, overrides: Partial<Config> = {}, 
   const port = typeof address === 'object' && address ? address.port : 0;
   return { app, config, database, baseUrl: `http://127.0.0.1:${port}` };
 }
+
+export interface Instance {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  baseUrl: string;
+  /** Closes this instance now (a process going away); the test's end does it otherwise. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts instances of the app on one database, as several Parley processes share one:
+ * PostgreSQL under TEST_DATABASE_URL (a pool each), else one PGlite handle for all.
+ */
+export async function instanceStarter(t: TestContext): Promise<() => Promise<Instance>> {
+  const url = await freshDatabaseUrl(t);
+  const shared = url ? undefined : await openDatabase({});
+  if (shared) t.teardown(() => shared.close());
+  const config = await testConfig(t);
+  return async () => {
+    const database = shared ?? (await openDatabase({ url, poolSize: 3 }));
+    const app = await buildApp(config, { database, logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+      if (!shared) await database.close();
+    };
+    t.teardown(stop);
+    const address = app.server.address();
+    return { app, database, baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, stop };
+  };
+}

@@ -12,26 +12,10 @@ import { hashToken, newSecretToken } from '../../src/auth/tokens.ts';
 import { identityAccessTokens, identityAccounts, identityAssociations, identityValidationSessions } from '../../src/db/schema/index.ts';
 import { lookupHash } from '../../src/identity/hashing.ts';
 import { LookupCache } from '../../src/identity/lookup-cache.ts';
-import { freshDatabaseUrl, testConfig } from '../helpers/app.ts';
+import { instanceStarter } from '../helpers/app.ts';
 import { identityClient } from '../helpers/identity.ts';
 
-const url = await freshDatabaseUrl(t);
-const shared = url ? undefined : await openDatabase({});
-if (shared) t.teardown(() => shared.close());
-const config = await testConfig(t);
-
-async function startInstance(): Promise<{ app: FastifyInstance; database: DatabaseHandle; baseUrl: string }> {
-  const database = shared ?? (await openDatabase({ url, poolSize: 3 }));
-  const app = await buildApp(config, { database, logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  t.teardown(async () => {
-    await app.close();
-    if (!shared) await database.close();
-  });
-  const address = app.server.address();
-  return { app, database, baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
-}
-
+const startInstance = await instanceStarter(t);
 const one = await startInstance();
 const two = await startInstance();
 const onOne = identityClient(one.baseUrl);

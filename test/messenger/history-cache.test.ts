@@ -7,28 +7,12 @@ import t from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { HistoryCache, type HistoryPage } from '../../src/messenger/history-cache.ts';
-import { freshDatabaseUrl, testConfig } from '../helpers/app.ts';
+import { instanceStarter } from '../helpers/app.ts';
 import { messengerClient, registerUser, type TestUser } from '../helpers/messenger.ts';
 import { SocketProbe } from '../helpers/realtime.ts';
 import { createChat, localId, post, upload } from './chat-fixtures.ts';
 
-const url = await freshDatabaseUrl(t);
-const shared = url ? undefined : await openDatabase({});
-if (shared) t.teardown(() => shared.close());
-const config = await testConfig(t);
-
-async function startInstance(): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const database = shared ?? (await openDatabase({ url, poolSize: 3 }));
-  const app = await buildApp(config, { database, logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  t.teardown(async () => {
-    await app.close();
-    if (!shared) await database.close();
-  });
-  const address = app.server.address();
-  return { app, baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
-}
-
+const startInstance = await instanceStarter(t);
 const one = await startInstance();
 const two = await startInstance();
 

@@ -7,40 +7,12 @@ import { eq } from 'drizzle-orm';
 import t from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.ts';
-import { freshDatabaseUrl, testConfig } from '../helpers/app.ts';
+import { instanceStarter } from '../helpers/app.ts';
 import { users } from '../../src/db/schema/index.ts';
 import { messengerClient, registerUser } from '../helpers/messenger.ts';
 import { socketOpener } from '../helpers/realtime.ts';
 
-const url = await freshDatabaseUrl(t);
-const shared = url ? undefined : await openDatabase({});
-if (shared) t.teardown(() => shared.close());
-const config = await testConfig(t);
-
-interface Instance {
-  app: FastifyInstance;
-  database: DatabaseHandle;
-  baseUrl: string;
-  stop(): Promise<void>;
-}
-
-async function startInstance(): Promise<Instance> {
-  const database = shared ?? (await openDatabase({ url, poolSize: 3 }));
-  const app = await buildApp(config, { database, logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await app.close();
-    if (!shared) await database.close();
-  };
-  t.teardown(stop);
-  return { app, database, baseUrl: `http://127.0.0.1:${port}`, stop };
-}
-
+const startInstance = await instanceStarter(t);
 const one = await startInstance();
 const two = await startInstance();
 const open = socketOpener(t);
